@@ -1,0 +1,963 @@
+//! The trusted core: the only module of the crate with `unsafe` code.
+//!
+//! # What lives here
+//!
+//! * [`Core`]: the stage's shared state `S`, the coroutine table and the
+//!   stack pool, in one heap allocation with a stable address.
+//! * [`Owner`]: the stage's owning pointer to its core (inside
+//!   [`Stage`](crate::Stage)).
+//! * [`Link`]: a running coroutine's pointer to the core and to its
+//!   corosensei `Yielder` (inside [`Co`](crate::Co)).
+//! * The type-erased coroutine table, and `resume`, `cancel`, `spawn` and
+//!   teardown on top of corosensei.
+//!
+//! # Why this is sound
+//!
+//! The crate's promise is that safe code can never hold two live `&mut S`
+//! and that no reference into `S` is alive while another stack runs. The
+//! argument has four parts.
+//!
+//! **1. One access path per stack, borrowed across every switch.** The
+//! state is reached only through `Owner::state` (`&mut self` on the stage)
+//! or `Link::state` (`&mut self` on the coroutine's `Co`). Every operation
+//! that switches stacks also takes `&mut self` on the same object:
+//! `Stage::resume`/`cancel` on the main stack, `Co::suspend`/`resume`/
+//! `cancel` in a coroutine. So by the ordinary borrow rules, no `&mut S`
+//! obtained through that object is alive when the switch happens.
+//!
+//! **2. At any instant exactly one stack runs.** Control is tree-shaped: a
+//! coroutine runs only inside some `resume` call of its resumer, which in
+//! turn holds `&mut` on its own access path for the whole switch (part 1).
+//! The main stack, and every coroutine on the chain of resumes below the
+//! running one, are parked inside such a call. The running coroutine is the
+//! only stack whose access path is not borrowed by a pending switch.
+//!
+//! **3. The capability cannot escape.** A body receives `&mut Co` under a
+//! higher-ranked lifetime and must be `'static`; `Co` is neither `Clone`
+//! nor `Copy` nor constructible outside this crate, and the corosensei
+//! `Yielder` is never exposed. The stage is `!Send`; handles and `Co` are
+//! `!Send` and `!Sync`. No method that takes `&self` switches stacks, so a
+//! closure given to `with_state` (which holds `&mut` on the access path)
+//! cannot switch either: it is pure.
+//!
+//! **4. The raw pointers stay valid.** [`Core`] is boxed once and never
+//! moves. It is freed only in `Owner::drop`, after every coroutine has been
+//! cancelled or completed, so no `Link` outlives it (a coroutine's `Link`
+//! lives on the coroutine's stack). If the stage is leaked with
+//! `mem::forget`, the core and every suspended stack are leaked with it:
+//! nothing is freed while something may still point to it, and since
+//! everything reachable from a stack is `'static`, nothing borrowed from a
+//! caller's frame can be reached after that frame is gone.
+//!
+//! Inside the core, library code never forms a `&mut Core<S>`: it projects
+//! raw pointers to the `state` and `table` fields separately, and holds a
+//! `&mut Table` only between switches, never across one. A coroutine is
+//! moved out of its slot while it runs (the slot is marked
+//! [`Status::Running`]), so the table may grow or be searched during a
+//! nested `spawn` or `resume` without aliasing the running coroutine.
+//!
+//! # The coroutine table
+//!
+//! ```text
+//!   Table.slots:  [ Slot 0 | Slot 1 | Slot 2 | ... ]
+//!   Slot { generation, status, body: Storage, stack: Option<Mapped>, .. }
+//!
+//!   status:  Vacant --spawn--> Ready --resume--> Running --suspend--> Ready
+//!                                 |                 |
+//!                                 +--cancel-->------+--return/panic/cancel--> Ended(..)
+//!   Ended(..) --spawn (generation + 1)--> Ready
+//! ```
+//!
+//! `body` holds the corosensei coroutine, type-erased: it is written as a
+//! `Coroutine<Wake<I>, Y, Eff<Yields, R>, StackRef>` by `spawn::<S, I, Y,
+//! R, _>` and read back as the same type by `resume`/`cancel` through a
+//! `Handle<I, Y, R>`. That the types agree follows from the handle check:
+//! the stage id is unique in the process (so `S` matches), and the pair
+//! (slot index, generation) names exactly one spawn (so `I`, `Y`, `R`
+//! match). Generations never wrap: a slot whose generation reaches
+//! `u32::MAX` is retired. The stage's teardown, which has no handle, uses
+//! the `teardown` function pointer stored with the body by the same spawn.
+
+mod stack;
+
+use std::mem::{ManuallyDrop, MaybeUninit};
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr::{self, NonNull};
+
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+
+use crate::co::Co;
+use crate::effect::{Eff, Interrupt, Yields};
+use crate::error::{CoroutineId, Detail, Error, ErrorKind, ResumeError, SpawnError};
+use crate::handle::{Handle, StageId};
+use crate::stage::{Resumed, Stats};
+
+pub(crate) use stack::round_stack_size;
+pub use stack::{DEFAULT_STACK_SIZE, MAX_STACK_SIZE};
+
+/// What a coroutine receives when it is switched to.
+pub(crate) enum Wake<I> {
+    /// A normal resume with the next input.
+    Resume(I),
+    /// The coroutine is being cancelled at its yield point.
+    Cancel,
+}
+
+/// The concrete corosensei coroutine behind a `Handle<I, Y, R>`.
+type Inner<I, Y, R> = Coroutine<Wake<I>, Y, Eff<Yields, R>, stack::StackRef>;
+
+/// Untyped space for an [`Inner`] in a slot. Every `Inner<I, Y, R>` has the
+/// same few fields (corosensei keeps the closure on the coroutine's own
+/// stack); `spawn` checks at compile time that it fits.
+#[repr(C, align(16))]
+struct Storage(MaybeUninit<[u8; 64]>);
+
+impl Storage {
+    const fn empty() -> Storage {
+        Storage(MaybeUninit::uninit())
+    }
+}
+
+/// How a coroutine ended.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum End {
+    Returned,
+    Cancelled,
+    Panicked,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Status {
+    /// Never used.
+    Vacant,
+    /// Suspended or not started: `body` holds the coroutine.
+    Ready,
+    /// Moved out of the slot and running (or on the resume chain).
+    Running,
+    /// Ended; the slot is on the free list.
+    Ended(End),
+}
+
+/// Erased teardown: cancels the coroutine in slot `index` of the core at
+/// `core` (a `Core<S>` for the `S` it was instantiated with).
+type TeardownFn = unsafe fn(core: NonNull<()>, index: u32);
+
+struct Slot {
+    generation: u32,
+    status: Status,
+    /// Written together with `body` by `spawn`, for the same types.
+    teardown: Option<TeardownFn>,
+    body: Storage,
+    /// The stack the coroutine runs on: `Some` while `Ready` or `Running`.
+    stack: Option<stack::Mapped>,
+    name: Option<Box<str>>,
+}
+
+struct Table {
+    slots: Vec<Slot>,
+    /// Indices of `Ended` slots, reused last-in first-out.
+    free: Vec<u32>,
+    /// Coroutines that are `Ready` or `Running`.
+    live: usize,
+}
+
+impl Table {
+    fn error(&self, kind: ErrorKind, id: CoroutineId) -> Error {
+        let name = match self.slots.get(id.index as usize) {
+            Some(slot) if slot.generation == id.generation => slot.name.as_deref(),
+            _ => None,
+        };
+        Error::new(kind, Some(id), Detail::None).with_name(name)
+    }
+
+    /// Checks `id` and marks its slot `Running`.
+    #[inline]
+    fn lease(&mut self, id: CoroutineId) -> Result<(), Error> {
+        match self.slots.get_mut(id.index as usize) {
+            Some(slot) if slot.generation == id.generation => match slot.status {
+                Status::Ready => {
+                    slot.status = Status::Running;
+                    Ok(())
+                }
+                Status::Running => Err(self.error(ErrorKind::Running, id)),
+                Status::Ended(End::Returned) => Err(self.error(ErrorKind::Finished, id)),
+                Status::Ended(End::Cancelled) => Err(self.error(ErrorKind::Cancelled, id)),
+                Status::Ended(End::Panicked) => Err(self.error(ErrorKind::Panicked, id)),
+                Status::Vacant => Err(self.error(ErrorKind::Stale, id)),
+            },
+            _ => Err(self.error(ErrorKind::Stale, id)),
+        }
+    }
+
+    /// A slot for a new coroutine, with its generation already advanced.
+    fn claim(&mut self) -> CoroutineId {
+        while let Some(index) = self.free.pop() {
+            let slot = &mut self.slots[index as usize];
+            debug_assert!(matches!(slot.status, Status::Ended(_)));
+            if let Some(next) = slot.generation.checked_add(1) {
+                slot.generation = next;
+                slot.status = Status::Vacant;
+                return CoroutineId {
+                    index,
+                    generation: next,
+                };
+            }
+            // Generation exhausted: retire the slot for good, so that no
+            // handle can ever match a later occupant.
+        }
+        let index = u32::try_from(self.slots.len()).expect("more than 2^32 coroutine slots");
+        self.slots.push(Slot {
+            generation: 0,
+            status: Status::Vacant,
+            teardown: None,
+            body: Storage::empty(),
+            stack: None,
+            name: None,
+        });
+        CoroutineId {
+            index,
+            generation: 0,
+        }
+    }
+}
+
+/// A stage's core: the shared state, the coroutine table and the stack pool.
+/// Boxed once by [`Owner::new`]; its address never changes.
+pub(crate) struct Core<S> {
+    /// Reached only through `Owner::state` and `Link::state`.
+    state: ManuallyDrop<S>,
+    table: Table,
+    pool: stack::Pool,
+    stage: StageId,
+    max_coroutines: usize,
+}
+
+/// The table of the core at `core`.
+///
+/// # Safety
+///
+/// `core` points to a live `Core<S>`, and no other reference to its table
+/// is alive while the returned one is used. Callers use it only between
+/// stack switches.
+#[inline(always)]
+unsafe fn table<'a, S>(core: NonNull<Core<S>>) -> &'a mut Table {
+    // SAFETY: the caller guarantees the core is live and the table is not
+    // otherwise borrowed; projecting the field does not touch `state`.
+    unsafe { &mut *ptr::addr_of_mut!((*core.as_ptr()).table) }
+}
+
+/// The table of the core at `core`, shared.
+///
+/// # Safety
+///
+/// `core` points to a live `Core<S>` and no `&mut` to its table is alive
+/// while the returned reference is used.
+#[inline(always)]
+unsafe fn table_ref<'a, S>(core: NonNull<Core<S>>) -> &'a Table {
+    // SAFETY: as in `table`, for a shared borrow.
+    unsafe { &*ptr::addr_of!((*core.as_ptr()).table) }
+}
+
+/// The pool of the core at `core`.
+///
+/// # Safety
+///
+/// As for [`table`], for the pool.
+#[inline(always)]
+unsafe fn pool<'a, S>(core: NonNull<Core<S>>) -> &'a mut stack::Pool {
+    // SAFETY: as in `table`.
+    unsafe { &mut *ptr::addr_of_mut!((*core.as_ptr()).pool) }
+}
+
+/// A coroutine moved out of its slot to run. The slot is `Running` while
+/// the lease exists. Dropping a lease without `put_back` or `finish` (that
+/// is, during a panic) ends the coroutine as `Panicked`.
+struct Lease<S, I, Y, R> {
+    core: NonNull<Core<S>>,
+    index: u32,
+    co: ManuallyDrop<Inner<I, Y, R>>,
+}
+
+impl<S, I, Y, R> Lease<S, I, Y, R> {
+    /// Checks `id` against the stage and the slot and moves the coroutine
+    /// out.
+    ///
+    /// # Safety
+    ///
+    /// `core` is live and its table not borrowed. If `id` passes the check,
+    /// the slot holds an `Inner<I, Y, R>`: the caller got `id` from a
+    /// `Handle<I, Y, R>` of this stage (see the module docs).
+    #[inline]
+    unsafe fn take(core: NonNull<Core<S>>, stage: StageId, id: CoroutineId) -> Result<Self, Error> {
+        // SAFETY: `core` is live (caller).
+        let this_stage = unsafe { (*core.as_ptr()).stage };
+        if stage != this_stage {
+            return Err(Error::new(
+                ErrorKind::ForeignStage,
+                Some(id),
+                Detail::Stage {
+                    handle: stage.0.get(),
+                    this: this_stage.0.get(),
+                },
+            ));
+        }
+        // SAFETY: the table is not borrowed elsewhere (caller).
+        unsafe { table(core) }.lease(id)?;
+        // SAFETY: `lease` succeeded, so the slot was `Ready` and its body
+        // holds an `Inner<I, Y, R>` (caller); it is now `Running`, so no one
+        // else reads the body until we write it back or end the slot.
+        Ok(unsafe { Self::take_body(core, id.index) })
+    }
+
+    /// Moves the body of a slot that was just marked `Running`.
+    ///
+    /// # Safety
+    ///
+    /// The slot at `index` was `Ready`, is now `Running`, and its body holds
+    /// an `Inner<I, Y, R>`.
+    #[inline]
+    unsafe fn take_body(core: NonNull<Core<S>>, index: u32) -> Self {
+        // SAFETY: the table is not borrowed elsewhere (caller's caller).
+        let slot = unsafe { &mut table(core).slots[index as usize] };
+        // SAFETY: the body holds an initialized `Inner<I, Y, R>` (caller);
+        // `Storage` is large and aligned enough (checked in `spawn`). The
+        // slot is `Running`, so the bytes left behind are never read again
+        // as a coroutine until a new one is written.
+        let co = unsafe { ptr::read(slot.body.0.as_ptr().cast::<Inner<I, Y, R>>()) };
+        Lease {
+            core,
+            index,
+            co: ManuallyDrop::new(co),
+        }
+    }
+
+    /// The coroutine suspended again: write it back and mark it `Ready`.
+    #[inline]
+    fn put_back(self) {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: the core outlives every lease (module docs, part 4) and no
+        // switch is in progress, so the table is not borrowed.
+        let slot = unsafe { &mut table(this.core).slots[this.index as usize] };
+        // SAFETY: we own `this.co` (taken out of the `ManuallyDrop` exactly
+        // once; `this` is never dropped) and move it back into the slot's
+        // storage, which fits it (checked in `spawn`).
+        unsafe {
+            ptr::write(
+                slot.body.0.as_mut_ptr().cast::<Inner<I, Y, R>>(),
+                ptr::read(&*this.co),
+            );
+        }
+        slot.status = Status::Ready;
+    }
+
+    /// The coroutine is done (`self.co.done()`): drop it, then recycle its
+    /// stack and end the slot.
+    #[inline]
+    fn finish(self, end: End) {
+        let mut this = ManuallyDrop::new(self);
+        debug_assert!(this.co.done());
+        // SAFETY: dropped exactly once; `this` itself is never dropped. The
+        // coroutine has completed, so dropping it runs no user code.
+        unsafe { ManuallyDrop::drop(&mut this.co) };
+        // SAFETY: the coroutine that ran on the stack is gone, so the stack
+        // may be reused (stack module invariant).
+        unsafe { end_slot(this.core, this.index, end, true) };
+    }
+}
+
+impl<S, I, Y, R> Drop for Lease<S, I, Y, R> {
+    /// Reached only when a panic unwinds out of a resume or cancel.
+    #[cold]
+    fn drop(&mut self) {
+        let recycle = if self.co.done() {
+            // The panic came out of the coroutine, which is therefore
+            // complete (corosensei marks it done before resuming the panic).
+            // SAFETY: dropped exactly once, here.
+            unsafe { ManuallyDrop::drop(&mut self.co) };
+            true
+        } else {
+            // The panic came from our side of the switch (a destructor of a
+            // yielded value, or a panicking drop of a never-started body).
+            // The coroutine's state is unknown: leak it and its stack rather
+            // than unwind or reuse it.
+            false
+        };
+        // SAFETY: `recycle` is true only if the coroutine was dropped above.
+        unsafe { end_slot(self.core, self.index, End::Panicked, recycle) };
+    }
+}
+
+/// Ends the slot at `index`: marks it, releases or leaks its stack, and
+/// puts it on the free list.
+///
+/// # Safety
+///
+/// `core` is live, its table not borrowed, the slot is `Running`, and if
+/// `recycle` is true the coroutine that ran on the slot's stack has been
+/// dropped.
+#[inline]
+unsafe fn end_slot<S>(core: NonNull<Core<S>>, index: u32, end: End, recycle: bool) {
+    // SAFETY: guaranteed by the caller.
+    let table = unsafe { table(core) };
+    let slot = &mut table.slots[index as usize];
+    debug_assert_eq!(slot.status, Status::Running);
+    slot.status = Status::Ended(end);
+    slot.teardown = None;
+    let stack = slot.stack.take();
+    table.free.push(index);
+    table.live -= 1;
+    if let Some(stack) = stack {
+        if recycle {
+            // SAFETY: the pool is a separate field; the table borrow is no
+            // longer used.
+            unsafe { pool(core) }.give(stack);
+        } else {
+            // A stack whose coroutine may still have frames on it is never
+            // unmapped or reused.
+            std::mem::forget(stack);
+        }
+    }
+}
+
+/// Resumes the coroutine of `handle` with `input`.
+///
+/// # Safety
+///
+/// `core` is live, and the caller holds the unique access path of the
+/// current stack (`&mut` on the `Stage` or on the running `Co`), so no
+/// reference into the core is alive.
+#[inline]
+unsafe fn resume<S, I, Y, R>(
+    core: NonNull<Core<S>>,
+    handle: Handle<I, Y, R>,
+    input: I,
+) -> Result<Resumed<Y, R>, ResumeError<I>> {
+    // SAFETY: the handle's types are the slot's types (module docs).
+    let mut lease = match unsafe { Lease::<S, I, Y, R>::take(core, handle.stage, handle.id) } {
+        Ok(lease) => lease,
+        Err(error) => return Err(ResumeError::new(error, input)),
+    };
+    // The switch. A panic inside the coroutine comes out of here and drops
+    // the lease, which ends the slot as `Panicked`.
+    match lease.co.resume(Wake::Resume(input)) {
+        CoroutineResult::Yield(value) => {
+            lease.put_back();
+            Ok(Resumed::Yield(value))
+        }
+        CoroutineResult::Return(Ok(value)) => {
+            lease.finish(End::Returned);
+            Ok(Resumed::Return(value))
+        }
+        CoroutineResult::Return(Err(_)) => {
+            let id = handle.id;
+            lease.finish(End::Panicked);
+            smuggled_interrupt(id)
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn smuggled_interrupt(id: CoroutineId) -> ! {
+    panic!(
+        "coroutine {id} returned `Err(Interrupt)` although it was not cancelled: \
+         an interrupt was carried out of the coroutine that received it. \
+         Return an interrupt only from the coroutine whose yield point produced it"
+    )
+}
+
+/// Cancels a coroutine that is not running, on the current stack.
+///
+/// Returns the body's value if it handled the interrupt and returned.
+fn run_cancel<I, Y, R>(co: &mut Inner<I, Y, R>) -> Option<R> {
+    if !co.started() {
+        // Never ran: drop the body (and what it captured) without running it.
+        co.force_unwind();
+        return None;
+    }
+    match co.resume(Wake::Cancel) {
+        CoroutineResult::Return(Ok(value)) => Some(value),
+        CoroutineResult::Return(Err(_)) => None,
+        CoroutineResult::Yield(value) => {
+            // The body ignored the interrupt and suspended again: unwind its
+            // stack by force, running every destructor.
+            drop(value);
+            co.force_unwind();
+            None
+        }
+    }
+}
+
+/// Cancels the coroutine of `handle`.
+///
+/// # Safety
+///
+/// As for [`resume`].
+unsafe fn cancel<S, I, Y, R>(
+    core: NonNull<Core<S>>,
+    handle: Handle<I, Y, R>,
+) -> Result<Option<R>, Error> {
+    // SAFETY: the handle's types are the slot's types (module docs).
+    let mut lease = unsafe { Lease::<S, I, Y, R>::take(core, handle.stage, handle.id) }?;
+    let value = run_cancel(&mut lease.co);
+    lease.finish(End::Cancelled);
+    Ok(value)
+}
+
+/// The teardown stored in each slot: cancels the coroutine at `index`.
+///
+/// # Safety
+///
+/// `core` points to a live `Core<S>` whose table is not borrowed; the slot
+/// at `index` is `Ready` and was filled by `spawn::<S, I, Y, R, _>`.
+unsafe fn teardown<S, I, Y, R>(core: NonNull<()>, index: u32) {
+    let core = core.cast::<Core<S>>();
+    // SAFETY: the slot is `Ready` (caller); mark it `Running` before moving
+    // its body out, as `Lease::take` does.
+    unsafe {
+        let table = table(core);
+        let slot = &mut table.slots[index as usize];
+        debug_assert_eq!(slot.status, Status::Ready);
+        slot.status = Status::Running;
+    }
+    // SAFETY: the body holds an `Inner<I, Y, R>` (caller) and the slot is
+    // now `Running`.
+    let mut lease = unsafe { Lease::<S, I, Y, R>::take_body(core, index) };
+    drop(run_cancel(&mut lease.co));
+    lease.finish(End::Cancelled);
+}
+
+/// Bodies larger than this are boxed before being placed on the coroutine
+/// stack (corosensei accepts at most 1 KiB there).
+const INLINE_BODY_MAX: usize = 512;
+
+/// Spawns a coroutine that will run `body` on its own stack.
+///
+/// # Safety
+///
+/// `core` is live and no reference into it is alive (the caller holds the
+/// unique access path of the current stack).
+unsafe fn spawn<S, I, Y, R, F>(
+    core: NonNull<Core<S>>,
+    options: &crate::stage::SpawnOptions,
+    body: F,
+) -> Result<Handle<I, Y, R>, SpawnError<F>>
+where
+    S: 'static,
+    I: 'static,
+    Y: 'static,
+    R: 'static,
+    F: FnOnce(&mut Co<S, I, Y>, I) -> Eff<Yields, R> + 'static,
+{
+    if size_of::<F>() <= INLINE_BODY_MAX {
+        // SAFETY: forwarded from our caller.
+        unsafe { spawn_body(core, options, body) }
+            .map_err(|(error, body)| SpawnError::new(error, body))
+    } else {
+        // SAFETY: forwarded from our caller.
+        unsafe { spawn_body(core, options, Box::new(body)) }
+            .map_err(|(error, body)| SpawnError::new(error, *body))
+    }
+}
+
+/// # Safety
+///
+/// As for [`spawn`].
+unsafe fn spawn_body<S, I, Y, R, F>(
+    core: NonNull<Core<S>>,
+    options: &crate::stage::SpawnOptions,
+    body: F,
+) -> Result<Handle<I, Y, R>, (Error, F)>
+where
+    S: 'static,
+    I: 'static,
+    Y: 'static,
+    R: 'static,
+    F: FnOnce(&mut Co<S, I, Y>, I) -> Eff<Yields, R> + 'static,
+{
+    const {
+        assert!(size_of::<Inner<I, Y, R>>() <= size_of::<Storage>());
+        assert!(align_of::<Inner<I, Y, R>>() <= align_of::<Storage>());
+    }
+    let c = core.as_ptr();
+    // SAFETY: `core` is live (caller); these are plain reads of fields that
+    // no one else borrows.
+    let (stage, max) = unsafe { ((*c).stage, (*c).max_coroutines) };
+    // SAFETY: nothing else borrows the table or pool now (caller).
+    let (table, pool) = unsafe { (table(core), pool(core)) };
+    if table.live >= max {
+        return Err((
+            Error::new(ErrorKind::Budget, None, Detail::Budget { limit: max }),
+            body,
+        ));
+    }
+    let size = match options.stack_size {
+        None => pool.default_size(),
+        Some(requested) => match round_stack_size(requested) {
+            Ok(size) => size,
+            Err(error) => return Err((error, body)),
+        },
+    };
+    let stack = match pool.take(size) {
+        Ok(stack) => stack,
+        Err(error) => return Err((error, body)),
+    };
+    let id = table.claim();
+    let wrapper = move |yielder: &Yielder<Wake<I>, Y>, first: Wake<I>| -> Eff<Yields, R> {
+        let input = match first {
+            Wake::Resume(input) => input,
+            // Not reached: a coroutine that never ran is cancelled by
+            // dropping its body. Answer correctly anyway.
+            Wake::Cancel => return Err(Interrupt::cancelled()),
+        };
+        let mut co = Co::from_link(Link {
+            core,
+            yielder: NonNull::from(yielder),
+            id,
+            cancelling: false,
+            marker: std::marker::PhantomData,
+        });
+        body(&mut co, input)
+    };
+    let co: Inner<I, Y, R> = Coroutine::with_stack(stack.stack_ref(), wrapper);
+    let slot = &mut table.slots[id.index as usize];
+    // SAFETY: `Storage` fits an `Inner<I, Y, R>` (checked above); the slot
+    // is `Vacant` (fresh from `claim`), so nothing is overwritten.
+    unsafe { ptr::write(slot.body.0.as_mut_ptr().cast::<Inner<I, Y, R>>(), co) };
+    slot.teardown = Some(teardown::<S, I, Y, R>);
+    slot.stack = Some(stack);
+    slot.name = options.name.clone();
+    slot.status = Status::Ready;
+    table.live += 1;
+    Ok(Handle::new(stage, id))
+}
+
+/// The stage's owning pointer to its core.
+///
+/// Invariant: `core` came from `Box::into_raw` and is freed only by `drop`
+/// or `into_state`, after every coroutine has ended.
+pub(crate) struct Owner<S: 'static> {
+    core: NonNull<Core<S>>,
+    /// `*mut S`: invariant in `S`, `!Send`, `!Sync`.
+    marker: std::marker::PhantomData<*mut S>,
+}
+
+/// Settings for a new core.
+pub(crate) struct CoreConfig {
+    pub(crate) stack_size: usize,
+    pub(crate) max_pooled_stacks: usize,
+    pub(crate) max_coroutines: usize,
+}
+
+impl<S: 'static> Owner<S> {
+    pub(crate) fn new(state: S, config: CoreConfig) -> Owner<S> {
+        let core = Box::new(Core {
+            state: ManuallyDrop::new(state),
+            table: Table {
+                slots: Vec::new(),
+                free: Vec::new(),
+                live: 0,
+            },
+            pool: stack::Pool::new(config.stack_size, config.max_pooled_stacks),
+            stage: StageId::fresh(),
+            max_coroutines: config.max_coroutines,
+        });
+        Owner {
+            core: NonNull::from(Box::leak(core)),
+            marker: std::marker::PhantomData,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn state(&mut self) -> &mut S {
+        // SAFETY: the core is live (Owner invariant). `&mut self` is the main
+        // stack's access path: no coroutine runs while it is borrowed (part 2
+        // of the module docs), so this is the only reference into `state`.
+        unsafe { &mut *ptr::addr_of_mut!((*self.core.as_ptr()).state).cast::<S>() }
+    }
+
+    #[inline]
+    pub(crate) fn resume<I, Y, R>(
+        &mut self,
+        handle: Handle<I, Y, R>,
+        input: I,
+    ) -> Result<Resumed<Y, R>, ResumeError<I>> {
+        // SAFETY: the core is live, and `&mut self` is the main stack's
+        // access path, borrowed for the whole switch.
+        unsafe { resume(self.core, handle, input) }
+    }
+
+    pub(crate) fn cancel<I, Y, R>(&mut self, handle: Handle<I, Y, R>) -> Result<Option<R>, Error> {
+        // SAFETY: as in `resume`.
+        unsafe { cancel(self.core, handle) }
+    }
+
+    pub(crate) fn spawn<I, Y, R, F>(
+        &mut self,
+        options: &crate::stage::SpawnOptions,
+        body: F,
+    ) -> Result<Handle<I, Y, R>, SpawnError<F>>
+    where
+        I: 'static,
+        Y: 'static,
+        R: 'static,
+        F: FnOnce(&mut Co<S, I, Y>, I) -> Eff<Yields, R> + 'static,
+    {
+        // SAFETY: the core is live and `&mut self` excludes other access.
+        unsafe { spawn(self.core, options, body) }
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        // SAFETY: the core is live. `&self` on the owner means no coroutine
+        // runs (they run only inside `&mut self` methods) and no library
+        // code holds a `&mut` into the core.
+        let (table, pooled) =
+            unsafe { (table_ref(self.core), (*self.core.as_ptr()).pool.pooled()) };
+        let (mapped, limit) = stack::mapped_stacks();
+        Stats {
+            live: table.live,
+            slots: table.slots.len(),
+            pooled_stacks: pooled,
+            process_mapped_stacks: mapped,
+            process_stack_limit: limit,
+        }
+    }
+
+    /// The status of a coroutine, without resuming it.
+    pub(crate) fn check(&self, stage: StageId, id: CoroutineId) -> Result<(), Error> {
+        // SAFETY: the core is live; see `stats` for `&self`.
+        let this = unsafe { (*self.core.as_ptr()).stage };
+        if stage != this {
+            return Err(Error::new(
+                ErrorKind::ForeignStage,
+                Some(id),
+                Detail::Stage {
+                    handle: stage.0.get(),
+                    this: this.0.get(),
+                },
+            ));
+        }
+        // SAFETY: as above.
+        let table = unsafe { table_ref(self.core) };
+        match table.slots.get(id.index as usize) {
+            Some(slot) if slot.generation == id.generation && slot.status == Status::Ready => {
+                Ok(())
+            }
+            _ => {
+                // Reuse the lease check for its error, without leasing.
+                let status = table
+                    .slots
+                    .get(id.index as usize)
+                    .filter(|slot| slot.generation == id.generation)
+                    .map(|slot| slot.status);
+                let kind = match status {
+                    Some(Status::Running) => ErrorKind::Running,
+                    Some(Status::Ended(End::Returned)) => ErrorKind::Finished,
+                    Some(Status::Ended(End::Cancelled)) => ErrorKind::Cancelled,
+                    Some(Status::Ended(End::Panicked)) => ErrorKind::Panicked,
+                    _ => ErrorKind::Stale,
+                };
+                Err(table.error(kind, id))
+            }
+        }
+    }
+
+    pub(crate) fn name(&self, stage: StageId, id: CoroutineId) -> Option<&str> {
+        // SAFETY: the core is live; see `stats` for `&self`.
+        if stage != unsafe { (*self.core.as_ptr()).stage } {
+            return None;
+        }
+        // SAFETY: as above.
+        let table = unsafe { table_ref(self.core) };
+        let slot = table.slots.get(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.name.as_deref()
+    }
+
+    /// Cancels every live coroutine, in slot order, including those spawned
+    /// while tearing down. Returns the first panic, after finishing.
+    fn teardown_all(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+        let mut first_panic = None;
+        loop {
+            let mut cancelled_any = false;
+            let mut index = 0usize;
+            loop {
+                // SAFETY: the core is live and `&mut self` excludes other
+                // access; the table borrow ends before the teardown call.
+                let next = unsafe {
+                    let table = table(self.core);
+                    table.slots[index.min(table.slots.len())..]
+                        .iter()
+                        .position(|slot| slot.status == Status::Ready)
+                        .map(|offset| {
+                            let at = index + offset;
+                            (at, table.slots[at].teardown)
+                        })
+                };
+                let Some((at, teardown_fn)) = next else { break };
+                index = at + 1;
+                let teardown_fn = teardown_fn.expect("a ready slot has a teardown");
+                let core = self.core.cast::<()>();
+                // SAFETY: the slot is `Ready` and its teardown was stored by
+                // the spawn that filled it; the table is not borrowed.
+                let result = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
+                    teardown_fn(core, at as u32)
+                }));
+                cancelled_any = true;
+                if let Err(payload) = result {
+                    first_panic.get_or_insert(payload);
+                }
+            }
+            if !cancelled_any {
+                return first_panic;
+            }
+        }
+    }
+
+    /// Tears down every coroutine and returns the state.
+    pub(crate) fn into_state(self) -> S {
+        let mut this = ManuallyDrop::new(self);
+        let panic = this.teardown_all();
+        // SAFETY: every coroutine has ended, so no `Link` points to the core
+        // any more; the core came from `Box::into_raw` (Owner invariant) and
+        // `this` is never dropped, so it is freed exactly once. The state is
+        // moved out of its `ManuallyDrop` exactly once, just before.
+        let state = unsafe {
+            let mut core = Box::from_raw(this.core.as_ptr());
+            ManuallyDrop::take(&mut core.state)
+        };
+        if let Some(payload) = panic {
+            panic::resume_unwind(payload);
+        }
+        state
+    }
+}
+
+impl<S: 'static> Drop for Owner<S> {
+    fn drop(&mut self) {
+        let panic = self.teardown_all();
+        // SAFETY: every coroutine has ended, so no `Link` points to the core
+        // any more; the core came from `Box::into_raw` and is freed once.
+        // The state is dropped before the pooled stacks and the table.
+        unsafe {
+            let mut core = Box::from_raw(self.core.as_ptr());
+            ManuallyDrop::drop(&mut core.state);
+        }
+        if let Some(payload) = panic {
+            if !std::thread::panicking() {
+                panic::resume_unwind(payload);
+            }
+        }
+    }
+}
+
+/// A running coroutine's access to its stage: the core, its own corosensei
+/// `Yielder` and its id. Lives on the coroutine's own stack, inside the
+/// `Co` its body borrows.
+pub(crate) struct Link<S, I, Y> {
+    core: NonNull<Core<S>>,
+    /// Valid while the coroutine runs: it lives in the coroutine's initial
+    /// frame, below this `Link`.
+    yielder: NonNull<Yielder<Wake<I>, Y>>,
+    id: CoroutineId,
+    /// Set when this coroutine received `Wake::Cancel`.
+    cancelling: bool,
+    /// `*mut (S, I, Y)`: invariant in all three, `!Send`, `!Sync`.
+    marker: std::marker::PhantomData<*mut (S, I, Y)>,
+}
+
+impl<S: 'static, I: 'static, Y: 'static> Link<S, I, Y> {
+    pub(crate) fn id(&self) -> CoroutineId {
+        self.id
+    }
+
+    pub(crate) fn is_cancelling(&self) -> bool {
+        self.cancelling
+    }
+
+    #[inline]
+    pub(crate) fn state(&mut self) -> &mut S {
+        // SAFETY: the core is live while this coroutine exists (module docs,
+        // part 4). `&mut self` is this coroutine's access path; this
+        // coroutine is the running stack, and every other stack is parked in
+        // a switch that borrows its own access path (part 2), so this is the
+        // only reference into `state`.
+        unsafe { &mut *ptr::addr_of_mut!((*self.core.as_ptr()).state).cast::<S>() }
+    }
+
+    #[inline]
+    fn yielder(&self) -> &Yielder<Wake<I>, Y> {
+        // SAFETY: the yielder lives in this coroutine's initial frame, which
+        // outlives the body and therefore this `Link`.
+        unsafe { self.yielder.as_ref() }
+    }
+
+    #[inline]
+    pub(crate) fn suspend(&mut self, value: Y) -> Eff<Yields, I> {
+        if self.cancelling {
+            return self.suspend_cancelling(value);
+        }
+        match self.yielder().suspend(value) {
+            Wake::Resume(input) => Ok(input),
+            Wake::Cancel => {
+                self.cancelling = true;
+                Err(Interrupt::cancelled())
+            }
+        }
+    }
+
+    /// A yield point reached after the cancellation was delivered.
+    #[cold]
+    #[inline(never)]
+    fn suspend_cancelling(&mut self, value: Y) -> Eff<Yields, I> {
+        if std::thread::panicking() {
+            // Unwinding (from a panic or a forced unwind): suspending here
+            // could only be answered by another forced unwind, which a
+            // destructor cannot take. Stay put.
+            drop(value);
+            return Err(Interrupt::cancelled());
+        }
+        // The body ignored the interrupt. The canceller unwinds this stack
+        // by force when it sees us suspend, so this call does not return
+        // normally; if it ever did, the answer would still be an interrupt.
+        let _ = self.yielder().suspend(value);
+        Err(Interrupt::cancelled())
+    }
+
+    #[inline]
+    pub(crate) fn resume<I2, Y2, R2>(
+        &mut self,
+        handle: Handle<I2, Y2, R2>,
+        input: I2,
+    ) -> Result<Resumed<Y2, R2>, ResumeError<I2>> {
+        // SAFETY: the core is live; `&mut self` is the running coroutine's
+        // access path, borrowed for the whole nested switch.
+        unsafe { resume(self.core, handle, input) }
+    }
+
+    pub(crate) fn cancel<I2, Y2, R2>(
+        &mut self,
+        handle: Handle<I2, Y2, R2>,
+    ) -> Result<Option<R2>, Error> {
+        // SAFETY: as in `resume`.
+        unsafe { cancel(self.core, handle) }
+    }
+
+    pub(crate) fn spawn<I2, Y2, R2, F>(
+        &mut self,
+        options: &crate::stage::SpawnOptions,
+        body: F,
+    ) -> Result<Handle<I2, Y2, R2>, SpawnError<F>>
+    where
+        I2: 'static,
+        Y2: 'static,
+        R2: 'static,
+        F: FnOnce(&mut Co<S, I2, Y2>, I2) -> Eff<Yields, R2> + 'static,
+    {
+        // SAFETY: the core is live; `&mut self` is the running coroutine's
+        // access path, so no reference into the core is alive.
+        unsafe { spawn(self.core, options, body) }
+    }
+}

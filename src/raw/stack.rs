@@ -1,0 +1,286 @@
+//! Guarded stacks, the per-stage pool and the process-wide stack budget.
+//!
+//! ```text
+//!   high addresses
+//!   +---------------------------+  <- base (StackRef::base)
+//!   | usable stack (size bytes, |     grows downwards
+//!   | rounded up to pages)      |
+//!   +---------------------------+
+//!   | guard page (PROT_NONE)    |     a stack overflow faults here
+//!   +---------------------------+  <- limit (StackRef::limit)
+//!   low addresses
+//! ```
+//!
+//! Every stack is a corosensei `DefaultStack`: one `mmap` with a guard page
+//! at the low end. A coroutine does not own its stack; it runs on a
+//! [`StackRef`] (two addresses) while the slot that holds the coroutine owns
+//! the [`Mapped`] stack. This is what makes reuse cheap: returning a stack to
+//! the pool moves a small owner value, and the coroutine never moves the
+//! mapping in or out.
+//!
+//! Invariants:
+//! * A [`Mapped`] stack is dropped (unmapped) or put in the pool only after
+//!   the coroutine that ran on it has completed or been fully unwound and
+//!   dropped (see `Lease::finish` and `Lease::drop` in the parent module).
+//! * [`MAPPED`] counts every live `Mapped` in the process, pooled or in use.
+//!   It never exceeds the process-wide limit derived from
+//!   `vm.max_map_count`, so coroutine stacks cannot starve the allocator of
+//!   memory maps.
+
+use std::io;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use corosensei::stack::{DefaultStack, Stack, StackPointer};
+
+use crate::error::{Detail, Error, ErrorKind};
+
+/// The largest stack size a coroutine may ask for: 1 GiB.
+pub const MAX_STACK_SIZE: usize = 1 << 30;
+
+/// The default stack size: 256 KiB of address space. Only the pages a
+/// coroutine touches take memory.
+pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+
+/// How many memory maps the stack budget leaves to the rest of the process
+/// (allocator arenas, thread stacks, libraries).
+const RESERVED_MAPS: usize = 2048;
+
+/// Guarded stacks mapped by this process (pooled or in use).
+static MAPPED: AtomicUsize = AtomicUsize::new(0);
+
+/// The process-wide limit on mapped stacks and the `vm.max_map_count` it was
+/// derived from (`None` where the setting does not exist).
+fn process_limit() -> (usize, Option<usize>) {
+    static LIMIT: OnceLock<(usize, Option<usize>)> = OnceLock::new();
+    *LIMIT.get_or_init(|| match read_max_map_count() {
+        // Each stack takes two maps: the guard page and the usable part.
+        Some(count) => (count.saturating_sub(RESERVED_MAPS) / 2, Some(count)),
+        None => (usize::MAX, None),
+    })
+}
+
+fn read_max_map_count() -> Option<usize> {
+    std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The number of stacks mapped in this process, and the limit.
+pub(crate) fn mapped_stacks() -> (usize, usize) {
+    (MAPPED.load(Ordering::Relaxed), process_limit().0)
+}
+
+pub(crate) fn page_size() -> usize {
+    static PAGE: OnceLock<usize> = OnceLock::new();
+    *PAGE.get_or_init(|| {
+        // SAFETY: sysconf has no memory-safety preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        usize::try_from(page)
+            .ok()
+            .filter(|p| p.is_power_of_two())
+            .unwrap_or(4096)
+    })
+}
+
+/// Checks a requested stack size and rounds it up to whole pages.
+pub(crate) fn round_stack_size(requested: usize) -> Result<usize, Error> {
+    if requested == 0 || requested > MAX_STACK_SIZE {
+        return Err(Error::new(
+            ErrorKind::InvalidStackSize,
+            None,
+            Detail::StackSize { requested },
+        ));
+    }
+    let page = page_size();
+    // Cannot overflow: requested <= 1 GiB.
+    Ok((requested + page - 1) & !(page - 1))
+}
+
+/// The two addresses a coroutine needs to run on a stack it does not own.
+#[derive(Clone, Copy)]
+pub(crate) struct StackRef {
+    base: StackPointer,
+    limit: StackPointer,
+}
+
+// SAFETY: `base` and `limit` are copied from a `DefaultStack`, which has a
+// guard page at `limit` and at least `MIN_STACK_SIZE` usable bytes (we ask
+// for at least one page). The mapping outlives every coroutine that runs on
+// a `StackRef` to it: the owning `Mapped` stays in the coroutine's slot
+// until the coroutine has completed and been dropped (module invariants).
+unsafe impl Stack for StackRef {
+    #[inline]
+    fn base(&self) -> StackPointer {
+        self.base
+    }
+
+    #[inline]
+    fn limit(&self) -> StackPointer {
+        self.limit
+    }
+}
+
+/// An owned, guarded stack, counted in [`MAPPED`].
+pub(crate) struct Mapped {
+    stack: DefaultStack,
+    /// Usable size in bytes (page-rounded), excluding the guard page.
+    size: usize,
+}
+
+impl Mapped {
+    fn map(size: usize) -> Result<Mapped, Error> {
+        let (limit, max_map_count) = process_limit();
+        let before = MAPPED.fetch_add(1, Ordering::Relaxed);
+        if before >= limit {
+            MAPPED.fetch_sub(1, Ordering::Relaxed);
+            return Err(stack_limit_error(before, limit, max_map_count));
+        }
+        match DefaultStack::new(size) {
+            Ok(stack) => Ok(Mapped { stack, size }),
+            Err(source) => {
+                MAPPED.fetch_sub(1, Ordering::Relaxed);
+                Err(classify_map_error(size, source, limit, max_map_count))
+            }
+        }
+    }
+
+    pub(crate) fn stack_ref(&self) -> StackRef {
+        StackRef {
+            base: self.stack.base(),
+            limit: self.stack.limit(),
+        }
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        // The DefaultStack field unmaps itself after this.
+        MAPPED.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn stack_limit_error(mapped: usize, limit: usize, max_map_count: Option<usize>) -> Error {
+    Error::new(
+        ErrorKind::StackLimit,
+        None,
+        Detail::StackLimit {
+            mapped,
+            limit,
+            max_map_count,
+        },
+    )
+}
+
+/// `mmap`/`mprotect` fail with `ENOMEM` both when memory is short and when
+/// the process has too many maps. Tell the two apart by counting the maps.
+#[cold]
+fn classify_map_error(
+    size: usize,
+    source: io::Error,
+    limit: usize,
+    max_map_count: Option<usize>,
+) -> Error {
+    if source.raw_os_error() == Some(libc::ENOMEM) {
+        if let (Some(max), Some(maps)) = (max_map_count, count_maps()) {
+            if maps + 2 >= max {
+                return stack_limit_error(MAPPED.load(Ordering::Relaxed), limit, Some(max));
+            }
+        }
+    }
+    Error::new(
+        ErrorKind::StackAllocation,
+        None,
+        Detail::Io { size, source },
+    )
+}
+
+fn count_maps() -> Option<usize> {
+    let maps = std::fs::read("/proc/self/maps").ok()?;
+    Some(maps.iter().filter(|&&b| b == b'\n').count())
+}
+
+/// Stacks of one size, ready for reuse.
+struct Bucket {
+    size: usize,
+    stacks: Vec<Mapped>,
+}
+
+/// A stage's stack pool. Stacks of each size are kept for reuse, up to
+/// `max_pooled` in all, so that spawning on the steady path maps nothing.
+pub(crate) struct Pool {
+    default_size: usize,
+    max_pooled: usize,
+    pooled: usize,
+    buckets: Vec<Bucket>,
+}
+
+impl Pool {
+    pub(crate) fn new(default_size: usize, max_pooled: usize) -> Pool {
+        Pool {
+            default_size,
+            max_pooled,
+            pooled: 0,
+            buckets: Vec::new(),
+        }
+    }
+
+    pub(crate) fn default_size(&self) -> usize {
+        self.default_size
+    }
+
+    pub(crate) fn pooled(&self) -> usize {
+        self.pooled
+    }
+
+    /// A stack of `size` usable bytes (already page-rounded): from the pool
+    /// if one is there, freshly mapped otherwise.
+    #[inline]
+    pub(crate) fn take(&mut self, size: usize) -> Result<Mapped, Error> {
+        if let Some(bucket) = self.buckets.iter_mut().find(|b| b.size == size) {
+            if let Some(stack) = bucket.stacks.pop() {
+                self.pooled -= 1;
+                return Ok(stack);
+            }
+        }
+        self.map_fresh(size)
+    }
+
+    #[cold]
+    fn map_fresh(&mut self, size: usize) -> Result<Mapped, Error> {
+        match Mapped::map(size) {
+            Err(err) if err.kind() == ErrorKind::StackLimit && self.pooled > 0 => {
+                // Our own pool holds stacks of other sizes: give their maps
+                // back and try once more.
+                self.clear();
+                Mapped::map(size)
+            }
+            other => other,
+        }
+    }
+
+    /// Takes back the stack of a coroutine that completed and was dropped.
+    #[inline]
+    pub(crate) fn give(&mut self, stack: Mapped) {
+        if self.pooled >= self.max_pooled {
+            return; // dropped: unmapped
+        }
+        let size = stack.size;
+        match self.buckets.iter_mut().find(|b| b.size == size) {
+            Some(bucket) => bucket.stacks.push(stack),
+            None => self.buckets.push(Bucket {
+                size,
+                stacks: vec![stack],
+            }),
+        }
+        self.pooled += 1;
+    }
+
+    /// Unmaps every pooled stack.
+    pub(crate) fn clear(&mut self) {
+        self.buckets.clear();
+        self.pooled = 0;
+    }
+}

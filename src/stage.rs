@@ -1,0 +1,396 @@
+//! The [`Stage`]: owner of the shared state and of the coroutines.
+
+use std::fmt;
+
+use crate::co::Co;
+use crate::effect::{Eff, Yields};
+use crate::error::{Error, ResumeError, SpawnError};
+use crate::handle::Handle;
+use crate::raw::{self, CoreConfig, DEFAULT_STACK_SIZE, Owner};
+
+/// What a resume produced: the value the coroutine passed to
+/// [`Co::suspend`], or the value its body returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Resumed<Yield, Return> {
+    /// The coroutine suspended itself with this value.
+    Yield(Yield),
+    /// The coroutine's body returned this value; it cannot run again.
+    Return(Return),
+}
+
+impl<Y, R> Resumed<Y, R> {
+    /// The yielded value, if the coroutine suspended.
+    pub fn yielded(self) -> Option<Y> {
+        match self {
+            Resumed::Yield(value) => Some(value),
+            Resumed::Return(_) => None,
+        }
+    }
+
+    /// The returned value, if the coroutine finished.
+    pub fn returned(self) -> Option<R> {
+        match self {
+            Resumed::Yield(_) => None,
+            Resumed::Return(value) => Some(value),
+        }
+    }
+
+    /// Whether the coroutine suspended (and can be resumed again).
+    pub fn is_yield(&self) -> bool {
+        matches!(self, Resumed::Yield(_))
+    }
+
+    /// Whether the coroutine finished.
+    pub fn is_return(&self) -> bool {
+        matches!(self, Resumed::Return(_))
+    }
+}
+
+/// Per-coroutine settings for [`Stage::spawn_with`] and [`Co::spawn_with`].
+///
+/// ```
+/// use coshare::SpawnOptions;
+///
+/// let options = SpawnOptions::new().name("reader").stack_size(64 * 1024);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct SpawnOptions {
+    pub(crate) name: Option<Box<str>>,
+    pub(crate) stack_size: Option<usize>,
+}
+
+impl SpawnOptions {
+    /// Default settings: no name, the stage's stack size.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A name, shown in error messages.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into().into_boxed_str());
+        self
+    }
+
+    /// The usable stack size in bytes, rounded up to whole pages; a guard
+    /// page is added below it. Zero, or more than
+    /// [`MAX_STACK_SIZE`](crate::MAX_STACK_SIZE), makes the spawn fail with
+    /// [`ErrorKind::InvalidStackSize`](crate::ErrorKind::InvalidStackSize).
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+}
+
+/// Counters that describe a stage and the process's stacks.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stats {
+    /// Coroutines spawned and not yet ended (suspended, not started, or on
+    /// the resume chain).
+    pub live: usize,
+    /// Slots in the coroutine table (live, ended and retired).
+    pub slots: usize,
+    /// Stacks this stage keeps for reuse.
+    pub pooled_stacks: usize,
+    /// Guarded stacks mapped by the whole process, in use or pooled.
+    pub process_mapped_stacks: usize,
+    /// The most guarded stacks the process may map (see
+    /// [`ErrorKind::StackLimit`](crate::ErrorKind::StackLimit)).
+    pub process_stack_limit: usize,
+}
+
+/// Settings for a new [`Stage`].
+///
+/// ```
+/// use coshare::StageBuilder;
+///
+/// # fn main() -> Result<(), coshare::Error> {
+/// let stage = StageBuilder::new()
+///     .stack_size(64 * 1024)?
+///     .max_coroutines(10_000)
+///     .max_pooled_stacks(256)
+///     .build(Vec::<u32>::new());
+/// # drop(stage);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct StageBuilder {
+    stack_size: usize,
+    max_pooled_stacks: usize,
+    max_coroutines: usize,
+}
+
+impl Default for StageBuilder {
+    fn default() -> Self {
+        StageBuilder {
+            stack_size: DEFAULT_STACK_SIZE,
+            max_pooled_stacks: 1024,
+            max_coroutines: usize::MAX,
+        }
+    }
+}
+
+impl StageBuilder {
+    /// Default settings: 256 KiB stacks, up to 1024 pooled stacks, no budget
+    /// of its own (the process-wide stack limit still applies).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The default usable stack size of the stage's coroutines, in bytes,
+    /// rounded up to whole pages. Fails with
+    /// [`ErrorKind::InvalidStackSize`](crate::ErrorKind::InvalidStackSize) for
+    /// zero or more than [`MAX_STACK_SIZE`](crate::MAX_STACK_SIZE).
+    pub fn stack_size(mut self, bytes: usize) -> Result<Self, Error> {
+        self.stack_size = raw::round_stack_size(bytes)?;
+        Ok(self)
+    }
+
+    /// How many stacks of finished coroutines the stage keeps for reuse.
+    pub fn max_pooled_stacks(mut self, count: usize) -> Self {
+        self.max_pooled_stacks = count;
+        self
+    }
+
+    /// The most coroutines that may be live at once in this stage; `spawn`
+    /// beyond it fails with [`ErrorKind::Budget`](crate::ErrorKind::Budget).
+    pub fn max_coroutines(mut self, count: usize) -> Self {
+        self.max_coroutines = count;
+        self
+    }
+
+    /// Creates the stage, owning `state`.
+    pub fn build<S: 'static>(self, state: S) -> Stage<S> {
+        Stage {
+            owner: Owner::new(
+                state,
+                CoreConfig {
+                    stack_size: self.stack_size,
+                    max_pooled_stacks: self.max_pooled_stacks,
+                    max_coroutines: self.max_coroutines,
+                },
+            ),
+        }
+    }
+}
+
+/// One thread's set of coroutines and the state they share.
+///
+/// The stage owns the state `S` and every coroutine spawned on it. The main
+/// stack (the code that owns the stage) reads and writes the state between
+/// resumes, each coroutine between its own yield points; the borrow checker
+/// enforces both.
+///
+/// ```
+/// use coshare::{Co, Eff, Resumed, Stage, Yields};
+///
+/// #[derive(Default)]
+/// struct Counter {
+///     events: u32,
+/// }
+///
+/// let mut stage = Stage::new(Counter::default());
+/// let h = stage
+///     .spawn(|co: &mut Co<Counter, &'static str, u32>, mut event| -> Eff<Yields, ()> {
+///         while event != "stop" {
+///             let seen = co.with_state(|s| {
+///                 s.events += 1;
+///                 s.events
+///             });
+///             event = co.suspend(seen)?;
+///         }
+///         Ok(())
+///     })
+///     .unwrap();
+///
+/// assert_eq!(stage.resume(h, "a").unwrap(), Resumed::Yield(1));
+/// stage.state().events += 10; // the main stack's turn
+/// assert_eq!(stage.resume(h, "b").unwrap(), Resumed::Yield(12));
+/// assert_eq!(stage.resume(h, "stop").unwrap(), Resumed::Return(()));
+/// ```
+///
+/// # Dropping
+///
+/// Dropping the stage cancels every live coroutine in slot order (including
+/// any spawned by cleanup code while tearing down), then drops the state.
+/// Cleanup code may still use the state. If cleanup code panics, the other
+/// coroutines are still torn down and the state dropped; then the first panic
+/// is resumed (unless the thread is already panicking). Use
+/// [`into_state`](Stage::into_state) to keep the state.
+///
+/// `Stage` is `!Send` and `!Sync`, and invariant in `S`.
+pub struct Stage<S: 'static> {
+    owner: Owner<S>,
+}
+
+impl<S: 'static> Stage<S> {
+    /// Creates a stage with default settings (see [`StageBuilder`]).
+    pub fn new(state: S) -> Self {
+        StageBuilder::new().build(state)
+    }
+
+    /// The shared state, borrowed until the next use of the stage.
+    #[inline]
+    pub fn state(&mut self) -> &mut S {
+        self.owner.state()
+    }
+
+    /// Runs `f` on the shared state. `f` cannot reach the stage, so it cannot
+    /// resume anything.
+    #[inline]
+    pub fn with_state<T>(&mut self, f: impl FnOnce(&mut S) -> T) -> T {
+        f(self.owner.state())
+    }
+
+    /// Spawns a coroutine running `body`. It does not run until the first
+    /// [`resume`](Stage::resume), whose input becomes the body's second
+    /// argument.
+    ///
+    /// Fails, giving `body` back, if a stack cannot be had (see
+    /// [`ErrorKind`](crate::ErrorKind)).
+    pub fn spawn<I, Y, R, F>(&mut self, body: F) -> Result<Handle<I, Y, R>, SpawnError<F>>
+    where
+        I: 'static,
+        Y: 'static,
+        R: 'static,
+        F: FnOnce(&mut Co<S, I, Y>, I) -> Eff<Yields, R> + 'static,
+    {
+        self.owner.spawn(&SpawnOptions::new(), body)
+    }
+
+    /// Spawns a coroutine with a name and/or stack size.
+    ///
+    /// ```
+    /// use coshare::{Co, Eff, ErrorKind, SpawnOptions, Stage, Yields};
+    ///
+    /// let mut stage = Stage::new(());
+    /// let body = |_: &mut Co<()>, ()| -> Eff<Yields, ()> { Ok(()) };
+    /// let err = stage.spawn_with(&SpawnOptions::new().stack_size(0), body).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidStackSize);
+    /// let body = err.into_body(); // nothing is lost
+    /// let h = stage.spawn_with(&SpawnOptions::new().name("small").stack_size(16 * 1024), body);
+    /// assert!(h.is_ok());
+    /// ```
+    pub fn spawn_with<I, Y, R, F>(
+        &mut self,
+        options: &SpawnOptions,
+        body: F,
+    ) -> Result<Handle<I, Y, R>, SpawnError<F>>
+    where
+        I: 'static,
+        Y: 'static,
+        R: 'static,
+        F: FnOnce(&mut Co<S, I, Y>, I) -> Eff<Yields, R> + 'static,
+    {
+        self.owner.spawn(options, body)
+    }
+
+    /// Runs the coroutine until it suspends or returns. The input becomes
+    /// the body's first input, or the value of its pending
+    /// [`Co::suspend`].
+    ///
+    /// Errors give the input back: the coroutine finished, was cancelled or
+    /// panicked earlier, is running (only possible from inside a coroutine),
+    /// or the handle is stale or from another stage.
+    ///
+    /// ```
+    /// use coshare::{Co, Eff, ErrorKind, Stage, Yields};
+    ///
+    /// let mut stage = Stage::new(());
+    /// let h = stage.spawn(|_: &mut Co<(), u8>, x: u8| -> Eff<Yields, u8> { Ok(x) }).unwrap();
+    /// assert_eq!(stage.resume(h, 1).unwrap().returned(), Some(1));
+    /// let err = stage.resume(h, 2).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Finished);
+    /// assert_eq!(err.into_input(), 2);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the coroutine panics, the panic propagates out of this call with
+    /// its original payload; the coroutine is then finished
+    /// ([`ErrorKind::Panicked`](crate::ErrorKind::Panicked)) and the stage
+    /// stays usable.
+    #[inline]
+    pub fn resume<I, Y, R>(
+        &mut self,
+        handle: Handle<I, Y, R>,
+        input: I,
+    ) -> Result<Resumed<Y, R>, ResumeError<I>> {
+        self.owner.resume(handle, input)
+    }
+
+    /// Cancels a suspended or not yet started coroutine, on the main stack.
+    ///
+    /// A coroutine that never ran is dropped without running. Otherwise its
+    /// pending yield point returns `Err(Interrupt)`; the body should return
+    /// it with `?`, which unwinds its frames and runs its destructors (which
+    /// may still use `co`). A body that ignores the interrupt and suspends
+    /// again is unwound by force. Returns the body's value if it handled the
+    /// interrupt by returning `Ok`, `None` otherwise.
+    ///
+    /// ```
+    /// use coshare::{Co, Eff, ErrorKind, Stage, Yields};
+    ///
+    /// let mut stage = Stage::new(Vec::<&str>::new());
+    /// let h = stage
+    ///     .spawn(|co: &mut Co<Vec<&'static str>>, ()| -> Eff<Yields, ()> {
+    ///         co.state().push("started");
+    ///         let r = co.suspend(());
+    ///         co.state().push(if r.is_err() { "interrupted" } else { "resumed" });
+    ///         r?;
+    ///         Ok(())
+    ///     })
+    ///     .unwrap();
+    /// stage.resume(h, ()).unwrap();
+    /// assert_eq!(stage.cancel(h).unwrap(), None);
+    /// assert_eq!(stage.state(), &["started", "interrupted"]);
+    /// assert_eq!(stage.resume(h, ()).unwrap_err().kind(), ErrorKind::Cancelled);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// A panic raised by the coroutine's cleanup propagates out of this call;
+    /// the coroutine is then marked as panicked.
+    pub fn cancel<I, Y, R>(&mut self, handle: Handle<I, Y, R>) -> Result<Option<R>, Error> {
+        self.owner.cancel(handle)
+    }
+
+    /// Whether `handle`'s coroutine can be resumed now; if not, the error
+    /// says why (finished, cancelled, panicked, stale, foreign).
+    pub fn check<I, Y, R>(&self, handle: Handle<I, Y, R>) -> Result<(), Error> {
+        self.owner.check(handle.stage, handle.id)
+    }
+
+    /// The name given to `handle`'s coroutine at spawn, if the handle is
+    /// current.
+    pub fn name<I, Y, R>(&self, handle: Handle<I, Y, R>) -> Option<&str> {
+        self.owner.name(handle.stage, handle.id)
+    }
+
+    /// Counters for this stage and the process's stacks.
+    pub fn stats(&self) -> Stats {
+        self.owner.stats()
+    }
+
+    /// Tears down every coroutine, as dropping the stage does, and returns
+    /// the state.
+    ///
+    /// # Panics
+    ///
+    /// If cleanup code panicked, the panic is resumed after the teardown
+    /// finished (and the state is dropped).
+    pub fn into_state(self) -> S {
+        self.owner.into_state()
+    }
+}
+
+impl<S: 'static> fmt::Debug for Stage<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stats = self.stats();
+        f.debug_struct("Stage")
+            .field("live", &stats.live)
+            .field("slots", &stats.slots)
+            .finish_non_exhaustive()
+    }
+}
