@@ -5,6 +5,7 @@
 #[cfg(not(unix))]
 compile_error!("coshare runs on Unix targets (it uses guarded mmap stacks)");
 
+mod access;
 mod co;
 mod effect;
 mod error;
@@ -13,6 +14,7 @@ mod handle;
 mod raw;
 mod stage;
 
+pub use access::StateAccess;
 pub use co::Co;
 pub use effect::{
     Eff, EffExt, Effect, EffectBit, Interrupt, Join, JoinEffect, Pure, PureExt, SubEffect, Yields,
