@@ -6,6 +6,7 @@
 compile_error!("coshare runs on Unix targets (it uses guarded mmap stacks)");
 
 mod access;
+mod assertions;
 mod co;
 mod effect;
 mod error;

@@ -1,0 +1,366 @@
+//! Cancellation and teardown: interrupts, forced unwinding, destructors,
+//! cleanup code that uses the state, and dropping the stage.
+
+mod auxiliary;
+
+use auxiliary::{DropCounter, Log, LogOnDrop};
+use coshare::{Co, Eff, ErrorKind, Handle, Resumed, Stage, Yields};
+
+#[test]
+fn cancelling_a_coroutine_that_never_ran_drops_its_body_unrun() {
+    let drops = DropCounter::new();
+    let token = drops.token();
+    let log = Log::new();
+    let inner = log.clone();
+    let mut stage = Stage::new(());
+    let h = stage
+        .spawn(move |_: &mut Co<()>, ()| -> Eff<Yields, ()> {
+            let _keep = &token;
+            inner.push("ran");
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(stage.cancel(h).unwrap(), None);
+    assert_eq!(drops.drops(), 1, "captures dropped exactly once");
+    assert!(log.take().is_empty(), "the body must not run");
+    assert_eq!(
+        stage.resume(h, ()).unwrap_err().kind(),
+        ErrorKind::Cancelled
+    );
+    assert_eq!(stage.stats().live, 0);
+}
+
+#[test]
+fn the_pending_yield_point_returns_an_interrupt_and_question_mark_unwinds() {
+    let log = Log::new();
+    let inner = log.clone();
+    let mut stage = Stage::new(0u32);
+    let h = stage
+        .spawn(move |co: &mut Co<u32>, ()| -> Eff<Yields, ()> {
+            let _guard = LogOnDrop(inner.clone(), "frame dropped");
+            loop {
+                *co.state() += 1;
+                if let Err(interrupt) = co.suspend(()) {
+                    inner.push("interrupted");
+                    return Err(interrupt);
+                }
+            }
+        })
+        .unwrap();
+    stage.resume(h, ()).unwrap();
+    stage.resume(h, ()).unwrap();
+    assert_eq!(stage.cancel(h).unwrap(), None);
+    assert_eq!(log.take(), ["interrupted", "frame dropped"]);
+    assert_eq!(*stage.state(), 2);
+    let err = stage.resume(h, ()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled);
+    assert!(err.to_string().contains("was cancelled"), "{err}");
+}
+
+#[test]
+fn a_body_that_handles_the_interrupt_returns_its_value_to_the_canceller() {
+    let mut stage = Stage::new(Vec::<u32>::new());
+    let h = stage
+        .spawn(|co: &mut Co<Vec<u32>>, ()| -> Eff<Yields, usize> {
+            loop {
+                co.state().push(1);
+                if co.suspend(()).is_err() {
+                    // Graceful shutdown: report how much was done.
+                    return Ok(co.state().len());
+                }
+            }
+        })
+        .unwrap();
+    for _ in 0..3 {
+        stage.resume(h, ()).unwrap();
+    }
+    assert_eq!(stage.cancel(h).unwrap(), Some(3));
+    assert_eq!(stage.check(h).unwrap_err().kind(), ErrorKind::Cancelled);
+}
+
+#[test]
+fn a_body_that_ignores_the_interrupt_is_unwound_by_force() {
+    let log = Log::new();
+    let inner = log.clone();
+    let mut stage = Stage::new(0u32);
+    let h = stage
+        .spawn(move |co: &mut Co<u32>, ()| -> Eff<Yields, ()> {
+            let _guard = LogOnDrop(inner.clone(), "destructor ran");
+            loop {
+                // Ignores every interrupt.
+                let _ = co.suspend(());
+                *co.state() += 1;
+            }
+        })
+        .unwrap();
+    stage.resume(h, ()).unwrap();
+    assert_eq!(stage.cancel(h).unwrap(), None);
+    assert_eq!(log.take(), ["destructor ran"]);
+    // The body ran once more after the interrupt (the increment), then was
+    // unwound at its next suspend.
+    assert_eq!(*stage.state(), 1);
+    assert_eq!(stage.stats().live, 0);
+    // The stage is fine afterwards.
+    let h2 = stage
+        .spawn(|co: &mut Co<u32>, ()| -> Eff<Yields, u32> { Ok(*co.state()) })
+        .unwrap();
+    assert_eq!(stage.resume(h2, ()).unwrap(), Resumed::Return(1));
+}
+
+/// Cleanup code holding `co` (here: a guard that owns the borrow) may use
+/// the state, spawn, resume and cancel while its coroutine is cancelled.
+struct Cleanup<'a> {
+    co: &'a mut Co<World>,
+}
+
+#[derive(Default)]
+struct World {
+    log: Vec<String>,
+    victim: Option<Handle<(), (), ()>>,
+    helper: Option<Handle<(), (), ()>>,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let co = &mut *self.co;
+        let cancelling = co.is_cancelling();
+        co.state()
+            .log
+            .push(format!("cleanup, cancelling={cancelling}"));
+        // Spawn and run a coroutine during teardown.
+        let h = co
+            .spawn(|co: &mut Co<World>, ()| -> Eff<Yields, ()> {
+                co.state().log.push("spawned in cleanup".into());
+                co.suspend(())?;
+                co.state().log.push("spawned one resumed".into());
+                Ok(())
+            })
+            .unwrap();
+        co.resume(h, ()).unwrap().unwrap();
+        co.state().helper = Some(h);
+        // Cancel another suspended coroutine during teardown.
+        if let Some(victim) = co.state().victim.take() {
+            let cancelled = co.cancel(victim).unwrap();
+            assert!(cancelled.is_ok(), "{cancelled:?}");
+        }
+        co.state().log.push("cleanup done".into());
+    }
+}
+
+#[test]
+fn teardown_runs_user_code_that_uses_co() {
+    let mut stage = Stage::new(World::default());
+    let victim = stage
+        .spawn(|co: &mut Co<World>, ()| -> Eff<Yields, ()> {
+            let r = co.suspend(());
+            co.state().log.push("victim interrupted".into());
+            r
+        })
+        .unwrap();
+    stage.resume(victim, ()).unwrap();
+    stage.state().victim = Some(victim);
+    let h = stage
+        .spawn(|co: &mut Co<World>, ()| -> Eff<Yields, ()> {
+            let guard = Cleanup { co };
+            guard.co.state().log.push("working".into());
+            guard.co.suspend(())?;
+            unreachable!("cancelled before the second resume");
+        })
+        .unwrap();
+    stage.resume(h, ()).unwrap();
+    assert_eq!(stage.cancel(h).unwrap(), None);
+    let helper = stage.state().helper.unwrap();
+    assert_eq!(
+        stage.state().log,
+        [
+            "working",
+            "cleanup, cancelling=true",
+            "spawned in cleanup",
+            "victim interrupted",
+            "cleanup done"
+        ]
+    );
+    // What cleanup spawned is an ordinary coroutine of the stage.
+    assert!(stage.resume(helper, ()).unwrap().is_return());
+    assert_eq!(stage.state().log.last().unwrap(), "spawned one resumed");
+    assert_eq!(
+        stage.resume(victim, ()).unwrap_err().kind(),
+        ErrorKind::Cancelled
+    );
+}
+
+/// A destructor that suspends while its coroutine is being unwound by force
+/// cannot be suspended (it is unwinding): its yield point returns `Err` at
+/// once, and the unwinding finishes.
+#[test]
+fn suspending_during_forced_unwind_returns_an_interrupt() {
+    struct SuspendOnDrop<'a>(&'a mut Co<Vec<&'static str>>);
+    impl Drop for SuspendOnDrop<'_> {
+        fn drop(&mut self) {
+            let r = self.0.suspend(());
+            self.0.state().push(if r.is_err() {
+                "drop: interrupted"
+            } else {
+                "drop: resumed"
+            });
+        }
+    }
+    let mut stage = Stage::new(Vec::new());
+    let h = stage
+        .spawn(|co: &mut Co<Vec<&'static str>>, ()| -> Eff<Yields, ()> {
+            let guard = SuspendOnDrop(co);
+            loop {
+                let _ = guard.0.suspend(()); // ignores interrupts
+            }
+        })
+        .unwrap();
+    stage.resume(h, ()).unwrap();
+    assert_eq!(stage.cancel(h).unwrap(), None);
+    assert_eq!(stage.state(), &["drop: interrupted"]);
+    assert_eq!(stage.stats().live, 0);
+}
+
+/// A destructor that suspends during an ordinary return after the
+/// interrupt: the suspend reaches the canceller, which then unwinds the
+/// coroutine by force. Every destructor still runs once.
+#[test]
+fn suspending_in_cleanup_after_the_interrupt_is_unwound_by_force() {
+    let drops = DropCounter::new();
+    struct SuspendOnDrop<'a>(&'a mut Co<u32>, #[allow(dead_code)] auxiliary::Token);
+    impl Drop for SuspendOnDrop<'_> {
+        fn drop(&mut self) {
+            *self.0.state() += 1;
+            let _ = self.0.suspend(());
+            *self.0.state() += 100; // not reached: unwound by force
+        }
+    }
+    let token = drops.token();
+    let mut stage = Stage::new(0u32);
+    let h = stage
+        .spawn(move |co: &mut Co<u32>, ()| -> Eff<Yields, ()> {
+            let guard = SuspendOnDrop(co, token);
+            guard.0.suspend(())?;
+            Ok(())
+        })
+        .unwrap();
+    stage.resume(h, ()).unwrap();
+    assert_eq!(stage.cancel(h).unwrap(), None);
+    assert_eq!(*stage.state(), 1);
+    assert_eq!(drops.drops(), 1);
+}
+
+#[test]
+fn dropping_the_stage_tears_down_every_coroutine_before_the_state() {
+    struct State(Log);
+    impl Drop for State {
+        fn drop(&mut self) {
+            self.0.push("state dropped");
+        }
+    }
+    let log = Log::new();
+    let mut stage = Stage::new(State(log.clone()));
+    for name in ["a", "b", "c"] {
+        let h = stage
+            .spawn(move |co: &mut Co<State>, ()| -> Eff<Yields, ()> {
+                let r = co.suspend(());
+                // Cleanup can still use the state.
+                co.state().0.push(format!("{name} cleaned up"));
+                r
+            })
+            .unwrap();
+        stage.resume(h, ()).unwrap();
+    }
+    // One that never started: dropped without running.
+    let l2 = log.clone();
+    stage
+        .spawn(move |_: &mut Co<State>, ()| -> Eff<Yields, ()> {
+            l2.push("never");
+            Ok(())
+        })
+        .unwrap();
+    drop(stage);
+    assert_eq!(
+        log.take(),
+        [
+            "a cleaned up",
+            "b cleaned up",
+            "c cleaned up",
+            "state dropped"
+        ]
+    );
+}
+
+#[test]
+fn coroutines_spawned_during_teardown_are_torn_down_too() {
+    let log = Log::new();
+    let mut stage = Stage::new(log.clone());
+    let h = stage
+        .spawn(|co: &mut Co<Log>, ()| -> Eff<Yields, ()> {
+            let r = co.suspend(());
+            // Spawn during teardown, and start it so it is suspended.
+            let late = co
+                .spawn(|co: &mut Co<Log>, ()| -> Eff<Yields, ()> {
+                    let r = co.suspend(());
+                    co.state().push("late one cleaned up");
+                    r
+                })
+                .unwrap();
+            co.resume(late, ())?.unwrap();
+            co.state().push("first cleaned up");
+            r
+        })
+        .unwrap();
+    stage.resume(h, ()).unwrap();
+    drop(stage);
+    assert_eq!(log.take(), ["first cleaned up", "late one cleaned up"]);
+}
+
+#[test]
+fn dropping_a_stage_with_thousands_of_suspended_coroutines_drops_each_once() {
+    let drops = DropCounter::new();
+    let mut stage = coshare::StageBuilder::new()
+        .stack_size(16 * 1024)
+        .unwrap()
+        .build(0usize);
+    const N: usize = 3000;
+    for i in 0..N {
+        let token = drops.token();
+        let h = stage
+            .spawn(move |co: &mut Co<usize>, ()| -> Eff<Yields, ()> {
+                let _token = token;
+                loop {
+                    *co.state() += 1;
+                    co.suspend(())?;
+                }
+            })
+            .unwrap();
+        // Leave a third never started.
+        if i % 3 != 0 {
+            stage.resume(h, ()).unwrap();
+        }
+    }
+    assert_eq!(stage.stats().live, N);
+    assert_eq!(drops.drops(), 0);
+    drop(stage);
+    assert_eq!(drops.drops(), N);
+}
+
+#[test]
+fn cancel_errors_are_typed() {
+    let mut stage = Stage::new(());
+    let h = stage
+        .spawn(|_: &mut Co<()>, ()| -> Eff<Yields, u8> { Ok(1) })
+        .unwrap();
+    stage.resume(h, ()).unwrap();
+    let err = stage.cancel(h).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Finished);
+    assert!(err.to_string().contains("already returned"), "{err}");
+    let c = stage
+        .spawn(|co: &mut Co<()>, ()| -> Eff<Yields, u8> {
+            co.suspend(())?;
+            Ok(2)
+        })
+        .unwrap();
+    stage.cancel(c).unwrap();
+    assert_eq!(stage.cancel(c).unwrap_err().kind(), ErrorKind::Cancelled);
+}
