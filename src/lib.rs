@@ -1,4 +1,4 @@
-//! coshare: stackful coroutines on one thread sharing one mutable state.
+#![doc = include_str!("../README.md")]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
