@@ -7,6 +7,8 @@ mod sealed {
     pub trait Sealed {}
     impl<S: 'static> Sealed for crate::stage::Stage<S> {}
     impl<S: 'static, I: 'static, Y: 'static> Sealed for crate::co::Co<S, I, Y> {}
+    impl<S: 'static> Sealed for crate::driver::Task<'_, S> {}
+    impl<S: 'static> Sealed for crate::driver::Driver<S> {}
 }
 
 /// Something that may read and write a stage's shared state between yield
@@ -35,7 +37,8 @@ mod sealed {
 /// assert_eq!(stage.resume(h, ()).unwrap().returned(), Some(2));
 /// ```
 ///
-/// Sealed: implemented only by [`Stage`] and [`Co`].
+/// Sealed: implemented only by [`Stage`], [`Co`], and the driver's
+/// [`Driver`](crate::driver::Driver) and [`Task`](crate::driver::Task).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot access a coshare stage's state",
     label = "expected `&mut Stage<S>` or `&mut Co<S, I, Y>`",
@@ -64,5 +67,23 @@ impl<S: 'static, I: 'static, Y: 'static> StateAccess for Co<S, I, Y> {
     #[inline]
     fn state(&mut self) -> &mut S {
         Co::state(self)
+    }
+}
+
+impl<S: 'static> StateAccess for crate::driver::Task<'_, S> {
+    type State = S;
+
+    #[inline]
+    fn state(&mut self) -> &mut S {
+        crate::driver::Task::state(self)
+    }
+}
+
+impl<S: 'static> StateAccess for crate::driver::Driver<S> {
+    type State = S;
+
+    #[inline]
+    fn state(&mut self) -> &mut S {
+        crate::driver::Driver::state(self)
     }
 }

@@ -8,6 +8,7 @@ compile_error!("coshare runs on Unix targets (it uses guarded mmap stacks)");
 mod access;
 mod assertions;
 mod co;
+pub mod driver;
 mod effect;
 mod error;
 mod handle;

@@ -1,0 +1,466 @@
+//! The driver's bookkeeping: clock, timers, ready queue and task table.
+//!
+//! Everything here is reached through one `Rc<Shared>` held by the driver,
+//! by every task and by every channel, notify and event object. The
+//! `RefCell` inside is borrowed only for short, non-switching sections of
+//! library code, never across a yield point and never while user code runs
+//! (no user value is dropped while it is borrowed), so a borrow can never
+//! fail.
+//!
+//! # Wake-ups reach only the wait they were meant for
+//!
+//! Every time a task parks, its wait sequence number (`seq`) is advanced,
+//! and every registration (a timer, a place in a channel's waiter queue)
+//! records the pair (task, seq) as a [`Waiter`]. [`Reactor::wake`] makes a
+//! task ready only if the task still exists, is waiting, and is waiting
+//! under that very `seq`. A late timer or message for an old wait, or for an
+//! old occupant of a reused slot (ids carry the slot generation), is dropped.
+//! Waking is only a hint: a woken task re-polls what it waits on, so a wake
+//! never carries or consumes a message.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::ops::{Add, AddAssign, Sub};
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::error::CoroutineId;
+use crate::handle::Handle;
+
+/// A point in driver time: the time elapsed since the driver was created,
+/// on its clock (real or virtual).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(Duration);
+
+impl Instant {
+    /// The driver's start.
+    pub const ZERO: Instant = Instant(Duration::ZERO);
+
+    /// The time since the driver's start.
+    pub fn since_start(self) -> Duration {
+        self.0
+    }
+
+    /// `self - earlier`, or zero if `earlier` is later.
+    pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+impl Add<Duration> for Instant {
+    type Output = Instant;
+
+    /// Saturates at the largest representable instant instead of
+    /// overflowing.
+    fn add(self, d: Duration) -> Instant {
+        Instant(self.0.saturating_add(d))
+    }
+}
+
+impl AddAssign<Duration> for Instant {
+    fn add_assign(&mut self, d: Duration) {
+        *self = *self + d;
+    }
+}
+
+impl Sub<Instant> for Instant {
+    type Output = Duration;
+
+    /// Saturates at zero.
+    fn sub(self, earlier: Instant) -> Duration {
+        self.saturating_duration_since(earlier)
+    }
+}
+
+impl fmt::Display for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+/// Which clock a driver runs on.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Clock {
+    /// Wall time since `start`.
+    Real { start: std::time::Instant },
+    /// Time that moves only when the driver advances it.
+    Virtual { now: Instant },
+}
+
+impl Clock {
+    pub(crate) fn now(&self) -> Instant {
+        match *self {
+            Clock::Real { start } => Instant(start.elapsed()),
+            Clock::Virtual { now } => now,
+        }
+    }
+
+    pub(crate) fn is_virtual(&self) -> bool {
+        matches!(self, Clock::Virtual { .. })
+    }
+}
+
+/// One wait of one task: the task and its wait sequence number. Internal.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Waiter {
+    pub(crate) task: CoroutineId,
+    pub(crate) seq: u64,
+}
+
+/// What a task waits on, as listed by [`Driver::tasks`](super::Driver::tasks)
+/// and in a deadlock report.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WaitOn {
+    /// Ready to run (spawned, woken, or yielded with `yield_now`).
+    Ready,
+    /// Running now (only seen from inside a task).
+    Running,
+    /// Sleeping until the instant.
+    Sleep {
+        /// When the sleep ends.
+        until: Instant,
+    },
+    /// Waiting to receive on a channel.
+    Recv {
+        /// The channel.
+        channel: u64,
+    },
+    /// Waiting for room to send on a full channel.
+    Send {
+        /// The channel.
+        channel: u64,
+        /// Its capacity.
+        capacity: usize,
+    },
+    /// Waiting for another task to finish.
+    Join {
+        /// The task waited for.
+        task: CoroutineId,
+        /// Its name, if it has one.
+        name: Option<Rc<str>>,
+    },
+    /// Waiting for a [`Notify`](super::Notify).
+    Notify {
+        /// The notify object.
+        id: u64,
+    },
+    /// Waiting for an [`Event`](super::Event) to be set.
+    Event {
+        /// The event object.
+        id: u64,
+    },
+    /// Waiting for the next tick of an [`Interval`](super::Interval).
+    Tick {
+        /// When the tick is due.
+        at: Instant,
+    },
+    /// Waiting for a socket to become readable or writable.
+    Io {
+        /// What the socket is waiting for.
+        what: &'static str,
+        /// The registration token.
+        token: usize,
+    },
+    /// Waiting for whichever of these comes first.
+    Any(Vec<WaitOn>),
+}
+
+impl fmt::Display for WaitOn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WaitOn::Ready => f.write_str("is ready to run"),
+            WaitOn::Running => f.write_str("is running"),
+            WaitOn::Sleep { until } => write!(f, "sleeps until {until}"),
+            WaitOn::Recv { channel } => write!(f, "waits to receive on channel #{channel}"),
+            WaitOn::Send { channel, capacity } => write!(
+                f,
+                "waits to send on channel #{channel} (full, capacity {capacity})"
+            ),
+            WaitOn::Join {
+                task,
+                name: Some(name),
+            } => {
+                write!(f, "waits for task `{name}` ({task}) to finish")
+            }
+            WaitOn::Join { task, name: None } => write!(f, "waits for task {task} to finish"),
+            WaitOn::Notify { id } => write!(f, "waits on notify #{id}"),
+            WaitOn::Event { id } => write!(f, "waits for event #{id}"),
+            WaitOn::Tick { at } => write!(f, "waits for an interval tick at {at}"),
+            WaitOn::Io { what, token } => write!(f, "waits for socket {token} to become {what}"),
+            WaitOn::Any(all) => {
+                f.write_str("waits for any of: ")?;
+                for (i, w) in all.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{w}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TaskState {
+    Ready,
+    Running,
+    Waiting,
+}
+
+/// Type-erased view of a task's join cell, for the driver's bookkeeping.
+pub(crate) trait Finish {
+    /// Marks a still-running task as panicked.
+    fn panicked(&self, payload: Option<Box<dyn std::any::Any + Send>>);
+    /// Marks a still-running task as cancelled.
+    fn cancelled(&self);
+}
+
+pub(crate) struct TaskEntry {
+    pub(crate) id: CoroutineId,
+    pub(crate) handle: Handle<(), (), ()>,
+    /// The task's join cell. May hold the last reference to the task's
+    /// result: drop entries outside the reactor's borrow.
+    pub(crate) finish: Rc<dyn Finish>,
+    pub(crate) name: Option<Rc<str>>,
+    pub(crate) seq: u64,
+    pub(crate) state: TaskState,
+    pub(crate) wait: WaitOn,
+    /// Tasks waiting for this one to finish.
+    pub(crate) joiners: Vec<Waiter>,
+}
+
+/// The driver's mutable bookkeeping.
+pub(crate) struct Reactor {
+    pub(crate) clock: Clock,
+    /// Pending timers in firing order: deadline, then creation.
+    timers: BTreeMap<(Instant, u64), Waiter>,
+    timer_seq: u64,
+    /// Tasks to run, in the order they became ready.
+    pub(crate) ready: VecDeque<CoroutineId>,
+    /// Live tasks by slot index.
+    tasks: Vec<Option<TaskEntry>>,
+    pub(crate) live: usize,
+    next_object: u64,
+    /// Registered I/O sources that may still wake a task (used by the `io`
+    /// feature so that waiting on a socket is not a deadlock).
+    pub(crate) io_waits: usize,
+}
+
+/// The reactor, shared by the driver, its tasks and its sync objects.
+/// Internal.
+#[doc(hidden)]
+pub struct Shared {
+    pub(crate) reactor: RefCell<Reactor>,
+}
+
+impl Shared {
+    pub(crate) fn new(clock: Clock) -> Rc<Shared> {
+        Rc::new(Shared {
+            reactor: RefCell::new(Reactor {
+                clock,
+                timers: BTreeMap::new(),
+                timer_seq: 0,
+                ready: VecDeque::new(),
+                tasks: Vec::new(),
+                live: 0,
+                next_object: 1,
+                io_waits: 0,
+            }),
+        })
+    }
+
+    /// Wakes `waiter` if it is still current (see the module docs).
+    pub(crate) fn wake(&self, waiter: Waiter) -> bool {
+        self.reactor.borrow_mut().wake(waiter)
+    }
+}
+
+impl Reactor {
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// A fresh id for a channel, notify or event (for descriptions).
+    pub(crate) fn object_id(&mut self) -> u64 {
+        let id = self.next_object;
+        self.next_object += 1;
+        id
+    }
+
+    pub(crate) fn entry(&self, id: CoroutineId) -> Option<&TaskEntry> {
+        self.tasks
+            .get(id.index as usize)
+            .and_then(Option::as_ref)
+            .filter(|e| e.id == id)
+    }
+
+    pub(crate) fn entry_mut(&mut self, id: CoroutineId) -> Option<&mut TaskEntry> {
+        self.tasks
+            .get_mut(id.index as usize)
+            .and_then(Option::as_mut)
+            .filter(|e| e.id == id)
+    }
+
+    /// Adds a newly spawned task, ready to run.
+    pub(crate) fn add_task(
+        &mut self,
+        handle: Handle<(), (), ()>,
+        name: Option<Rc<str>>,
+        finish: Rc<dyn Finish>,
+    ) {
+        let id = handle.id();
+        let index = id.index as usize;
+        if self.tasks.len() <= index {
+            self.tasks.resize_with(index + 1, || None);
+        }
+        debug_assert!(
+            self.tasks[index].is_none(),
+            "slot reused while its task is listed"
+        );
+        self.tasks[index] = Some(TaskEntry {
+            id,
+            handle,
+            finish,
+            name,
+            seq: 0,
+            state: TaskState::Ready,
+            wait: WaitOn::Ready,
+            joiners: Vec::new(),
+        });
+        self.live += 1;
+        self.ready.push_back(id);
+    }
+
+    /// Removes a finished task and wakes the tasks joining it. Returns the
+    /// entry, for the caller to drop outside the reactor's borrow.
+    #[must_use]
+    pub(crate) fn remove_task(&mut self, id: CoroutineId) -> Option<TaskEntry> {
+        let slot = self.tasks.get_mut(id.index as usize)?;
+        if !slot.as_ref().is_some_and(|e| e.id == id) {
+            return None;
+        }
+        let mut entry = slot.take().expect("checked above");
+        self.live -= 1;
+        for waiter in std::mem::take(&mut entry.joiners) {
+            self.wake(waiter);
+        }
+        Some(entry)
+    }
+
+    /// Starts a new wait for the running task: advances its sequence number
+    /// and marks it waiting. Registrations made with the returned waiter are
+    /// the only ones that can wake it.
+    pub(crate) fn begin_wait(&mut self, id: CoroutineId, wait: WaitOn) -> Waiter {
+        let entry = self.entry_mut(id).expect("a running task is listed");
+        entry.seq += 1;
+        entry.state = TaskState::Waiting;
+        entry.wait = wait;
+        Waiter {
+            task: id,
+            seq: entry.seq,
+        }
+    }
+
+    /// The running task yields without waiting on anything: it goes to the
+    /// back of the ready queue.
+    pub(crate) fn requeue(&mut self, id: CoroutineId) {
+        let entry = self.entry_mut(id).expect("a running task is listed");
+        entry.seq += 1;
+        entry.state = TaskState::Ready;
+        entry.wait = WaitOn::Ready;
+        self.ready.push_back(id);
+    }
+
+    /// Makes the waiter's task ready if this is still its current wait.
+    pub(crate) fn wake(&mut self, waiter: Waiter) -> bool {
+        match self.entry_mut(waiter.task) {
+            Some(entry) if entry.seq == waiter.seq && entry.state == TaskState::Waiting => {
+                entry.state = TaskState::Ready;
+                entry.wait = WaitOn::Ready;
+                self.ready.push_back(waiter.task);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn add_timer(&mut self, deadline: Instant, waiter: Waiter) -> (Instant, u64) {
+        let key = (deadline, self.timer_seq);
+        self.timer_seq += 1;
+        self.timers.insert(key, waiter);
+        key
+    }
+
+    pub(crate) fn remove_timer(&mut self, key: (Instant, u64)) {
+        self.timers.remove(&key);
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.timers.keys().next().map(|&(deadline, _)| deadline)
+    }
+
+    pub(crate) fn pending_timers(&self) -> usize {
+        self.timers.len()
+    }
+
+    /// Fires every timer due at `now`, in deadline-then-creation order.
+    pub(crate) fn fire_due(&mut self, now: Instant) {
+        while let Some(entry) = self.timers.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let waiter = entry.remove();
+            self.wake(waiter);
+        }
+    }
+
+    /// Advances a virtual clock to `to` (never backwards).
+    pub(crate) fn advance_to(&mut self, to: Instant) {
+        if let Clock::Virtual { now } = &mut self.clock {
+            if to > *now {
+                *now = to;
+            }
+        }
+    }
+
+    /// Every live task with what it waits on, in slot order.
+    pub(crate) fn task_list(&self) -> Vec<TaskInfo> {
+        self.tasks
+            .iter()
+            .flatten()
+            .map(|e| TaskInfo {
+                id: e.id,
+                name: e.name.clone(),
+                wait: match e.state {
+                    TaskState::Running => WaitOn::Running,
+                    TaskState::Ready => WaitOn::Ready,
+                    TaskState::Waiting => e.wait.clone(),
+                },
+            })
+            .collect()
+    }
+}
+
+/// A live task and what it waits on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskInfo {
+    /// The task's coroutine id.
+    pub id: CoroutineId,
+    /// Its name, if it was spawned with one.
+    pub name: Option<Rc<str>>,
+    /// What it waits on.
+    pub wait: WaitOn,
+}
+
+impl fmt::Display for TaskInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "task `{name}` ({}) {}", self.id, self.wait),
+            None => write!(f, "task {} {}", self.id, self.wait),
+        }
+    }
+}
