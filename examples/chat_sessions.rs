@@ -96,7 +96,10 @@ fn session(co: &mut Session, first: String) -> Eff<Yields, String> {
             "OK".to_owned()
         } else if line == "WHO" {
             let s = co.state();
-            format!("OK {}", s.online.iter().cloned().collect::<Vec<_>>().join(" "))
+            format!(
+                "OK {}",
+                s.online.iter().cloned().collect::<Vec<_>>().join(" ")
+            )
         } else if line == "LAST" {
             match co.state().history.last() {
                 Some((author, text)) => format!("OK {author}: {text}"),
@@ -144,7 +147,9 @@ fn main() {
     for (client, line) in traffic {
         let handle = *sessions.entry(client).or_insert_with(|| {
             let options = SpawnOptions::new().name(format!("client {client}"));
-            stage.spawn_with(&options, session).expect("spawn a session")
+            stage
+                .spawn_with(&options, session)
+                .expect("spawn a session")
         });
         println!("[client {client}] > {line}");
         match stage.resume(handle, line.to_owned()) {
