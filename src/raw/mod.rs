@@ -78,6 +78,7 @@
 //! `u32::MAX` is retired. The stage's teardown, which has no handle, uses
 //! the `teardown` function pointer stored with the body by the same spawn.
 
+mod overflow;
 mod stack;
 
 use std::mem::{ManuallyDrop, MaybeUninit};
@@ -603,6 +604,7 @@ where
         Err(error) => return Err((error, body)),
     };
     let id = table.claim();
+    stack.set_occupant(id, options.name.as_deref());
     let wrapper = move |yielder: &Yielder<Wake<I>, Y>, first: Wake<I>| -> Eff<Yields, R> {
         let input = match first {
             Wake::Resume(input) => input,
@@ -651,6 +653,7 @@ pub(crate) struct CoreConfig {
 
 impl<S: 'static> Owner<S> {
     pub(crate) fn new(state: S, config: CoreConfig) -> Owner<S> {
+        overflow::ensure_alt_stack();
         let core = Box::new(Core {
             state: ManuallyDrop::new(state),
             table: Table {

@@ -33,7 +33,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use corosensei::stack::{DefaultStack, Stack, StackPointer};
 
-use crate::error::{Detail, Error, ErrorKind};
+use super::overflow;
+use crate::error::{CoroutineId, Detail, Error, ErrorKind};
 
 /// The largest stack size a coroutine may ask for: 1 GiB.
 pub const MAX_STACK_SIZE: usize = 1 << 30;
@@ -123,11 +124,13 @@ unsafe impl Stack for StackRef {
     }
 }
 
-/// An owned, guarded stack, counted in [`MAPPED`].
+/// An owned, guarded stack, counted in [`MAPPED`] and registered for
+/// overflow reports.
 pub(crate) struct Mapped {
     stack: DefaultStack,
     /// Usable size in bytes (page-rounded), excluding the guard page.
     size: usize,
+    guard: &'static overflow::Entry,
 }
 
 impl Mapped {
@@ -139,12 +142,22 @@ impl Mapped {
             return Err(stack_limit_error(before, limit, max_map_count));
         }
         match DefaultStack::new(size) {
-            Ok(stack) => Ok(Mapped { stack, size }),
+            Ok(stack) => {
+                let lo = stack.limit().get();
+                let guard = overflow::register(lo, lo + page_size(), size);
+                Ok(Mapped { stack, size, guard })
+            }
             Err(source) => {
                 MAPPED.fetch_sub(1, Ordering::Relaxed);
                 Err(classify_map_error(size, source, limit, max_map_count))
             }
         }
+    }
+
+    /// Records, for overflow reports, the coroutine that now runs here.
+    #[inline]
+    pub(crate) fn set_occupant(&self, id: CoroutineId, name: Option<&str>) {
+        self.guard.set_occupant(id, name);
     }
 
     pub(crate) fn stack_ref(&self) -> StackRef {
@@ -158,6 +171,7 @@ impl Mapped {
 impl Drop for Mapped {
     fn drop(&mut self) {
         // The DefaultStack field unmaps itself after this.
+        overflow::unregister(self.guard);
         MAPPED.fetch_sub(1, Ordering::Relaxed);
     }
 }
