@@ -437,7 +437,7 @@ fn cancelling_a_waiting_task_removes_its_registrations() {
         })
         .unwrap();
     d.run_until_idle();
-    assert_eq!(format!("{d:?}").contains("timers: 1"), true, "{d:?}");
+    assert!(format!("{d:?}").contains("timers: 1"), "{d:?}");
     d.cancel(&h).unwrap();
     assert!(
         format!("{d:?}").contains("timers: 0"),

@@ -779,6 +779,9 @@ fn finish_task(shared: &Shared, id: CoroutineId, mark: impl FnOnce(&dyn Finish))
     drop(entry);
 }
 
+/// A task body wrapped as a plain coroutine body.
+type Wrapped<S> = Box<dyn FnOnce(&mut Co<S>, ()) -> Eff<Yields, ()>>;
+
 /// Wraps a task body into a plain coroutine body, spawns it with `spawn`,
 /// and registers the task with the reactor.
 fn spawn_task<S, R, F, Sp>(
@@ -804,7 +807,7 @@ where
     // The body waits here until the coroutine starts, so that a failed
     // spawn can give it back.
     let slot: Rc<Cell<Option<F>>> = Rc::new(Cell::new(Some(body)));
-    let wrapper: Box<dyn FnOnce(&mut Co<S>, ()) -> Eff<Yields, ()>> = {
+    let wrapper: Wrapped<S> = {
         let cell = Rc::clone(&cell);
         let slot = Rc::clone(&slot);
         let shared = Rc::clone(&shared);

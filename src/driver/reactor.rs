@@ -340,7 +340,7 @@ impl Reactor {
     #[must_use]
     pub(crate) fn remove_task(&mut self, id: CoroutineId) -> Option<TaskEntry> {
         let slot = self.tasks.get_mut(id.index as usize)?;
-        if !slot.as_ref().is_some_and(|e| e.id == id) {
+        if slot.as_ref().is_none_or(|e| e.id != id) {
             return None;
         }
         let mut entry = slot.take().expect("checked above");
