@@ -24,7 +24,7 @@ pub use effect::{
 pub use error::{CoroutineId, Error, ErrorKind, ResumeError, SpawnError};
 pub use handle::Handle;
 pub use raw::{DEFAULT_STACK_SIZE, MAX_STACK_SIZE};
-pub use stage::{Resumed, SpawnOptions, Stage, StageBuilder, Stats};
+pub use stage::{Resumed, SpawnOptions, StackUsage, Stage, StageBuilder, Stats};
 
 /// The extension traits, for their methods: `use coshare::prelude::*;`.
 pub mod prelude {

@@ -99,6 +99,18 @@ pub struct Stats {
     pub process_stack_limit: usize,
 }
 
+/// How much of its stack a coroutine has used. See [`Stage::stack_usage`].
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StackUsage {
+    /// The usable stack size in bytes (the requested size rounded up to
+    /// whole pages; the guard page is not counted).
+    pub size: usize,
+    /// The deepest point the stack has reached, in bytes below its base,
+    /// at page granularity.
+    pub high_water: usize,
+}
+
 /// Settings for a new [`Stage`].
 ///
 /// ```
@@ -366,6 +378,40 @@ impl<S: 'static> Stage<S> {
     /// current.
     pub fn name<I, Y, R>(&self, handle: Handle<I, Y, R>) -> Option<&str> {
         self.owner.name(handle.stage, handle.id)
+    }
+
+    /// The stack size of `handle`'s coroutine and its high-water mark, for
+    /// choosing stack sizes with evidence. The coroutine must not be
+    /// running (suspended or not started).
+    ///
+    /// The mark is measured with `mincore(2)`: the lowest page of the stack
+    /// the process has touched. Stacks are reused from the stage's pool, so
+    /// for a reused stack it is the deepest any of its occupants went, an
+    /// upper bound. For an exact figure per coroutine, build the stage with
+    /// [`StageBuilder::max_pooled_stacks`]`(0)` while measuring.
+    ///
+    /// ```
+    /// use coshare::{Co, Eff, SpawnOptions, StageBuilder, Yields};
+    ///
+    /// let mut stage = StageBuilder::new().max_pooled_stacks(0).build(());
+    /// let options = SpawnOptions::new().stack_size(100_000);
+    /// let h = stage
+    ///     .spawn_with(&options, |co: &mut Co<()>, ()| -> Eff<Yields, ()> {
+    ///         let mut buffer = [1u8; 20_000];
+    ///         std::hint::black_box(&mut buffer);
+    ///         co.suspend(())?;
+    ///         std::hint::black_box(&mut buffer);
+    ///         Ok(())
+    ///     })
+    ///     .unwrap();
+    /// stage.resume(h, ()).unwrap();
+    /// let usage = stage.stack_usage(h).unwrap();
+    /// assert_eq!(usage.size % 4096, 0);
+    /// assert!(usage.size >= 100_000);
+    /// assert!(usage.high_water >= 20_000 && usage.high_water <= usage.size);
+    /// ```
+    pub fn stack_usage<I, Y, R>(&self, handle: Handle<I, Y, R>) -> Result<StackUsage, Error> {
+        self.owner.stack_usage(handle.stage, handle.id)
     }
 
     /// Counters for this stage and the process's stacks.

@@ -35,11 +35,19 @@ fn zero_and_absurd_stack_sizes_are_rejected_and_the_body_is_returned() {
 }
 
 #[test]
-fn a_tiny_stack_is_rounded_up_and_works() {
+fn stack_sizes_are_rounded_up_to_pages() {
+    let page = 4096; // x86_64 and aarch64 Linux defaults
     let mut stage = Stage::new(0u64);
+    let noop = |_: &mut Co<u64>, ()| -> Eff<Yields, ()> { Ok(()) };
+    let tiny = stage
+        .spawn_with(&SpawnOptions::new().stack_size(1), noop)
+        .unwrap();
+    assert_eq!(stage.stack_usage(tiny).unwrap().size, page);
+    stage.cancel(tiny).unwrap();
+    let odd = 5 * page + 1;
     let h = stage
         .spawn_with(
-            &SpawnOptions::new().stack_size(1),
+            &SpawnOptions::new().stack_size(odd),
             |co: &mut Co<u64>, ()| -> Eff<Yields, ()> {
                 *co.state() += 1;
                 co.suspend(())?;
@@ -48,9 +56,42 @@ fn a_tiny_stack_is_rounded_up_and_works() {
             },
         )
         .unwrap();
+    assert_eq!(stage.stack_usage(h).unwrap().size, 6 * page);
     stage.resume(h, ()).unwrap();
     stage.resume(h, ()).unwrap();
     assert_eq!(*stage.state(), 2);
+    assert_eq!(
+        stage.stack_usage(h).unwrap_err().kind(),
+        ErrorKind::Finished
+    );
+}
+
+/// The high-water mark shows how deep a coroutine went, so a stack size can
+/// be chosen with evidence.
+#[test]
+fn the_high_water_mark_follows_stack_use() {
+    let mut stage = StageBuilder::new().max_pooled_stacks(0).build(());
+    let shallow = stage
+        .spawn(|co: &mut Co<()>, ()| -> Eff<Yields, ()> { co.suspend(()) })
+        .unwrap();
+    let deep = stage
+        .spawn(|co: &mut Co<()>, ()| -> Eff<Yields, ()> {
+            let mut big = [7u8; 48 * 1024];
+            std::hint::black_box(&mut big);
+            co.suspend(())?;
+            std::hint::black_box(&mut big);
+            Ok(())
+        })
+        .unwrap();
+    let fresh = stage.stack_usage(shallow).unwrap();
+    assert_eq!(fresh.size, coshare::DEFAULT_STACK_SIZE);
+    stage.resume(shallow, ()).unwrap();
+    stage.resume(deep, ()).unwrap();
+    let shallow_use = stage.stack_usage(shallow).unwrap().high_water;
+    let deep_use = stage.stack_usage(deep).unwrap().high_water;
+    assert!(shallow_use < 32 * 1024, "{shallow_use}");
+    assert!(deep_use >= 48 * 1024, "{deep_use}");
+    assert!(deep_use <= coshare::DEFAULT_STACK_SIZE);
 }
 
 #[test]
@@ -210,7 +251,7 @@ fn the_process_stack_limit_is_a_typed_error_that_names_the_setting() {
         return;
     }
     let mut stage = StageBuilder::new()
-        .stack_size(4096)
+        .stack_size(16 * 1024)
         .unwrap()
         .max_pooled_stacks(0)
         .build(());

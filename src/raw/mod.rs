@@ -91,7 +91,7 @@ use crate::co::Co;
 use crate::effect::{Eff, Interrupt, Yields};
 use crate::error::{CoroutineId, Detail, Error, ErrorKind, ResumeError, SpawnError};
 use crate::handle::{Handle, StageId};
-use crate::stage::{Resumed, Stats};
+use crate::stage::{Resumed, StackUsage, Stats};
 
 pub(crate) use stack::round_stack_size;
 pub use stack::{DEFAULT_STACK_SIZE, MAX_STACK_SIZE};
@@ -763,6 +763,20 @@ impl<S: 'static> Owner<S> {
                 Err(table.error(kind, id))
             }
         }
+    }
+
+    /// Stack size and high-water mark of a coroutine that is not running.
+    pub(crate) fn stack_usage(&self, stage: StageId, id: CoroutineId) -> Result<StackUsage, Error> {
+        self.check(stage, id)?;
+        // SAFETY: the core is live; see `stats` for `&self`.
+        let table = unsafe { table_ref(self.core) };
+        let slot = &table.slots[id.index as usize];
+        let stack = slot.stack.as_ref().expect("a ready slot has a stack");
+        let (size, used) = stack.usage();
+        Ok(StackUsage {
+            size,
+            high_water: used.unwrap_or(size),
+        })
     }
 
     pub(crate) fn name(&self, stage: StageId, id: CoroutineId) -> Option<&str> {

@@ -160,6 +160,31 @@ impl Mapped {
         self.guard.set_occupant(id, name);
     }
 
+    /// The usable size, and how many bytes below the base have been
+    /// touched (the lowest resident page), from `mincore(2)`. The stack
+    /// grows down, so that is the high-water mark of every coroutine that
+    /// ran on this stack since it was mapped.
+    pub(crate) fn usage(&self) -> (usize, Option<usize>) {
+        let page = page_size();
+        let base = self.stack.base().get();
+        let low = base - self.size;
+        let pages = self.size / page;
+        let mut resident = vec![0u8; pages];
+        // SAFETY: `low..base` is the usable part of this stack's mapping
+        // (page-aligned: the mapping starts on a page boundary and `size`
+        // is a whole number of pages), and `resident` has one byte per page.
+        let rc =
+            unsafe { libc::mincore(low as *mut libc::c_void, self.size, resident.as_mut_ptr()) };
+        if rc != 0 {
+            return (self.size, None);
+        }
+        let used = resident
+            .iter()
+            .position(|&r| r & 1 != 0)
+            .map_or(0, |lowest| self.size - lowest * page);
+        (self.size, Some(used))
+    }
+
     pub(crate) fn stack_ref(&self) -> StackRef {
         StackRef {
             base: self.stack.base(),
