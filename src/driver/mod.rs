@@ -75,6 +75,8 @@
 //! provide any more is reported by [`Driver::run`] as a [`Deadlock`], naming
 //! every waiting task and what it waits on.
 
+#[cfg(feature = "io")]
+mod net;
 mod reactor;
 mod select;
 mod sync;
@@ -92,6 +94,9 @@ use crate::error::{CoroutineId, Error, ErrorKind, SpawnError};
 use crate::handle::Handle;
 use crate::stage::{Resumed, SpawnOptions, Stage, StageBuilder};
 
+#[cfg(feature = "io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+pub use net::{Accept, ReadSome, TcpListener, TcpStream, WriteSome};
 pub use reactor::{Instant, TaskInfo, WaitOn};
 pub use select::{Interval, Sleep, Source, Tick};
 pub use sync::{
@@ -178,6 +183,39 @@ pub mod wait {
     /// Fires when the task of `handle` has finished, with its result.
     pub fn join<R>(handle: &mut JoinHandle<R>) -> Join<'_, R> {
         Join { handle, last: None }
+    }
+
+    /// Fires with the next connection of `listener`.
+    #[cfg(feature = "io")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    pub fn accept(listener: &mut super::TcpListener) -> super::Accept<'_> {
+        super::Accept {
+            listener,
+            waiting: false,
+        }
+    }
+
+    /// Fires when some bytes were read from `stream` into `buf` (`Ok(0)`:
+    /// the peer closed its side).
+    #[cfg(feature = "io")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    pub fn read<'a>(stream: &'a mut super::TcpStream, buf: &'a mut [u8]) -> super::ReadSome<'a> {
+        super::ReadSome {
+            stream,
+            buf,
+            waiting: false,
+        }
+    }
+
+    /// Fires when some bytes of `buf` were written to `stream`.
+    #[cfg(feature = "io")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    pub fn write<'a>(stream: &'a mut super::TcpStream, buf: &'a [u8]) -> super::WriteSome<'a> {
+        super::WriteSome {
+            stream,
+            buf,
+            waiting: false,
+        }
     }
 }
 
@@ -626,6 +664,84 @@ impl<S: 'static> Task<'_, S> {
         sync::channel(self.shared, capacity)
     }
 
+    /// Binds a TCP listener registered with this driver.
+    #[cfg(feature = "io")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    pub fn tcp_listen(&mut self, addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+        TcpListener::bind(self.shared, addr)
+    }
+
+    /// Connects to `addr`, waiting until the connection is established or
+    /// fails.
+    #[cfg(feature = "io")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    pub fn tcp_connect(
+        &mut self,
+        addr: std::net::SocketAddr,
+    ) -> Eff<Yields, std::io::Result<TcpStream>> {
+        let mut stream = match TcpStream::connect_started(self.shared, addr) {
+            Ok(stream) => stream,
+            Err(err) => return Ok(Err(err)),
+        };
+        let connected = self.wait_for(net::Connected {
+            stream: &mut stream,
+            waiting: false,
+        })?;
+        Ok(connected.map(|()| stream))
+    }
+
+    /// Accepts the next connection, waiting for one.
+    #[cfg(feature = "io")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    pub fn accept(
+        &mut self,
+        listener: &mut TcpListener,
+    ) -> Eff<Yields, std::io::Result<(TcpStream, std::net::SocketAddr)>> {
+        self.wait_for(wait::accept(listener))
+    }
+
+    /// Reads some bytes, waiting until there are any. `Ok(0)` means the peer
+    /// closed its side (or `buf` is empty).
+    #[cfg(feature = "io")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    pub fn read(
+        &mut self,
+        stream: &mut TcpStream,
+        buf: &mut [u8],
+    ) -> Eff<Yields, std::io::Result<usize>> {
+        self.wait_for(wait::read(stream, buf))
+    }
+
+    /// Writes some bytes, waiting until the socket takes any.
+    #[cfg(feature = "io")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    pub fn write(
+        &mut self,
+        stream: &mut TcpStream,
+        buf: &[u8],
+    ) -> Eff<Yields, std::io::Result<usize>> {
+        self.wait_for(wait::write(stream, buf))
+    }
+
+    /// Writes all of `buf`, waiting as needed. A peer that stopped reading
+    /// (closed or reset) is an error.
+    #[cfg(feature = "io")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    pub fn write_all(
+        &mut self,
+        stream: &mut TcpStream,
+        mut buf: &[u8],
+    ) -> Eff<Yields, std::io::Result<()>> {
+        while !buf.is_empty() {
+            match self.write(stream, buf)? {
+                Ok(0) => return Ok(Err(std::io::ErrorKind::WriteZero.into())),
+                Ok(n) => buf = &buf[n..],
+                Err(err) => return Ok(Err(err)),
+            }
+        }
+        Ok(Ok(()))
+    }
+
     /// A new notify object.
     pub fn notify(&mut self) -> Notify {
         Notify::new(self.shared)
@@ -903,6 +1019,13 @@ impl<S: 'static> Driver<S> {
         sync::channel(&self.shared, capacity)
     }
 
+    /// Binds a TCP listener registered with this driver.
+    #[cfg(feature = "io")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    pub fn tcp_listen(&mut self, addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+        TcpListener::bind(&self.shared, addr)
+    }
+
     /// A new notify object, for signalling tasks from anywhere.
     pub fn notify(&mut self) -> Notify {
         Notify::new(&self.shared)
@@ -1039,9 +1162,14 @@ impl<S: 'static> Driver<S> {
             if self.stop_met(&mut stop) {
                 return Ok(());
             }
-            // A round: fire due timers, then run the tasks ready now.
+            // A round: take I/O events, fire due timers, then run the tasks
+            // ready now.
             let ready_now = {
                 let mut reactor = self.shared.reactor.borrow_mut();
+                #[cfg(feature = "io")]
+                if reactor.has_sockets() {
+                    reactor.poll_io(Some(Duration::ZERO));
+                }
                 let now = reactor.now();
                 if let Stop::Deadline(deadline) = stop {
                     reactor.fire_due(now.min(deadline));
@@ -1097,19 +1225,31 @@ impl<S: 'static> Driver<S> {
         }
     }
 
-    /// Lets time pass until `until` (or an I/O event).
-    fn wait_until(&mut self, until: Option<Instant>, clock_is_virtual: bool, _io_waits: usize) {
+    /// Lets time pass until `until`, or until an I/O event arrives (with
+    /// `until == None`: only an I/O event ends the wait).
+    fn wait_until(&mut self, until: Option<Instant>, clock_is_virtual: bool, io_waits: usize) {
+        let _ = io_waits;
         if clock_is_virtual {
-            if let Some(until) = until {
-                self.shared.reactor.borrow_mut().advance_to(until);
+            match until {
+                Some(until) => self.shared.reactor.borrow_mut().advance_to(until),
+                // Virtual time cannot help: only a socket can.
+                None => self.block_on_io(None),
             }
             return;
         }
-        if let Some(until) = until {
-            let now = self.now();
-            if until > now {
-                std::thread::sleep(until - now);
-            }
+        let timeout = until.map(|until| until - self.now());
+        self.block_on_io(timeout);
+    }
+
+    #[cfg(feature = "io")]
+    fn block_on_io(&mut self, timeout: Option<Duration>) {
+        self.shared.reactor.borrow_mut().poll_io(timeout);
+    }
+
+    #[cfg(not(feature = "io"))]
+    fn block_on_io(&mut self, timeout: Option<Duration>) {
+        if let Some(timeout) = timeout {
+            std::thread::sleep(timeout);
         }
     }
 

@@ -245,9 +245,11 @@ pub(crate) struct Reactor {
     tasks: Vec<Option<TaskEntry>>,
     pub(crate) live: usize,
     next_object: u64,
-    /// Registered I/O sources that may still wake a task (used by the `io`
-    /// feature so that waiting on a socket is not a deadlock).
+    /// Tasks waiting on a socket (so that waiting is not a deadlock).
     pub(crate) io_waits: usize,
+    /// The poller, created with the first socket.
+    #[cfg(feature = "io")]
+    pub(crate) io: Option<Box<super::net::IoDriver>>,
 }
 
 /// The reactor, shared by the driver, its tasks and its sync objects.
@@ -269,6 +271,8 @@ impl Shared {
                 live: 0,
                 next_object: 1,
                 io_waits: 0,
+                #[cfg(feature = "io")]
+                io: None,
             }),
         })
     }
