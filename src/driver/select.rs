@@ -17,11 +17,18 @@ use frunk::hlist::{HCons, HNil};
 
 use super::reactor::{Instant, Shared, WaitOn, Waiter};
 
-/// Something a task can wait on. See the [module docs](self).
+/// Something a task can wait on: a message, a deadline, a notification,
+/// another task's end, a socket.
 ///
-/// Sealed: the sources are made by the functions of [`wait`](super::wait)
-/// and by the task's waiting methods. What a source produces is its
-/// `Output` (an associated type of the sealed supertrait).
+/// [`Task::select`](super::Task::select) waits on a frunk HList of sources
+/// and returns a frunk `Coproduct` that says which one fired, with its
+/// output. Sources are polled left to right: when several are ready, the
+/// leftmost wins. Polling a source that does not win consumes nothing from
+/// it (a message stays in its channel, a notification permit stays stored).
+///
+/// Sealed in practice: the sources are made by the functions of
+/// [`wait`](super::wait) and by the task's waiting methods. What a source
+/// produces is its `Output`, an associated type of the hidden supertrait.
 pub trait Source: SourceImpl {}
 
 impl<T: SourceImpl> Source for T {}
