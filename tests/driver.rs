@@ -755,3 +755,26 @@ fn tasks_use_the_state_between_waits_and_the_main_stack_between_runs() {
     assert_eq!(mid, 12);
     assert_eq!(*d.state(), 1020);
 }
+
+#[test]
+fn a_task_knows_its_name() {
+    let mut d = virtual_driver();
+    let named = d
+        .spawn_with(
+            &SpawnOptions::new().name("worker-7"),
+            |t: &mut Task<Log>| -> Eff<Yields, Option<String>> {
+                Ok(t.name().map(|n| n.to_string()))
+            },
+        )
+        .unwrap();
+    let anonymous = d
+        .spawn(|t: &mut Task<Log>| -> Eff<Yields, Option<String>> {
+            Ok(t.name().map(|n| n.to_string()))
+        })
+        .unwrap();
+    assert_eq!(
+        d.block_on(named).unwrap().unwrap().as_deref(),
+        Some("worker-7")
+    );
+    assert_eq!(d.block_on(anonymous).unwrap().unwrap(), None);
+}

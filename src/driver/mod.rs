@@ -249,6 +249,41 @@ impl DriverBuilder {
 
     /// Creates the driver, owning `state`.
     pub fn build<S: 'static>(self, state: S) -> Driver<S> {
+        self.build_with(|_| state)
+    }
+
+    /// Creates the driver with a state built by `make`, which can create
+    /// channels, notify objects and events of this driver to keep in the
+    /// state.
+    ///
+    /// ```
+    /// use coshare::driver::{DriverBuilder, Event, Sender, Task};
+    /// use coshare::{Eff, Yields};
+    ///
+    /// struct Plant {
+    ///     alarms: Sender<&'static str>,
+    ///     stop: Event,
+    /// }
+    ///
+    /// let mut rx = None;
+    /// let mut driver = DriverBuilder::new().virtual_clock().build_with(|setup| {
+    ///     let (alarms, receiver) = setup.channel(4);
+    ///     rx = Some(receiver);
+    ///     Plant { alarms, stop: setup.event() }
+    /// });
+    /// driver
+    ///     .spawn(|t: &mut Task<Plant>| -> Eff<Yields, ()> {
+    ///         t.state().alarms.try_send("overheat").unwrap();
+    ///         let stop = t.state().stop.clone();
+    ///         t.wait_event(&stop)
+    ///     })
+    ///     .unwrap();
+    /// driver.run_until_idle();
+    /// assert_eq!(rx.unwrap().try_recv(), Ok("overheat"));
+    /// driver.state().stop.set();
+    /// driver.run().unwrap();
+    /// ```
+    pub fn build_with<S: 'static>(self, make: impl FnOnce(&mut Setup<'_>) -> S) -> Driver<S> {
         let clock = if self.virtual_clock {
             Clock::Virtual { now: Instant::ZERO }
         } else {
@@ -256,10 +291,45 @@ impl DriverBuilder {
                 start: std::time::Instant::now(),
             }
         };
+        let shared = Shared::new(clock);
+        let state = make(&mut Setup { shared: &shared });
         Driver {
             stage: self.stage.build(state),
-            shared: Shared::new(clock),
+            shared,
         }
+    }
+}
+
+/// Makes the driver objects a state needs before the driver exists; see
+/// [`DriverBuilder::build_with`].
+pub struct Setup<'a> {
+    shared: &'a Rc<Shared>,
+}
+
+impl Setup<'_> {
+    /// A new bounded channel. See [`Driver::channel`].
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is zero.
+    pub fn channel<T>(&mut self, capacity: usize) -> (Sender<T>, Receiver<T>) {
+        sync::channel(self.shared, capacity)
+    }
+
+    /// A new notify object.
+    pub fn notify(&mut self) -> Notify {
+        Notify::new(self.shared)
+    }
+
+    /// A new event.
+    pub fn event(&mut self) -> Event {
+        Event::new(self.shared)
+    }
+}
+
+impl fmt::Debug for Setup<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Setup").finish_non_exhaustive()
     }
 }
 
@@ -520,6 +590,16 @@ impl<S: 'static> Task<'_, S> {
     /// This task's id.
     pub fn id(&self) -> CoroutineId {
         self.co.id()
+    }
+
+    /// This task's name, if it was spawned with one.
+    pub fn name(&self) -> Option<Rc<str>> {
+        let id = self.co.id();
+        self.shared
+            .reactor
+            .borrow()
+            .entry(id)
+            .and_then(|e| e.name.clone())
     }
 
     /// The driver's current time.
