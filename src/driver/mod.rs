@@ -108,7 +108,7 @@ use reactor::{Clock, Finish, TaskState};
 #[doc(hidden)]
 pub use reactor::{Shared, Waiter};
 #[doc(hidden)]
-pub use select::SourceImpl;
+pub use select::{SourceImpl, Waits};
 
 /// Constructors for the sources of [`Task::select`].
 ///
@@ -548,7 +548,7 @@ impl<R> SourceImpl for Join<'_, R> {
         }
     }
 
-    fn describe(&self, out: &mut Vec<WaitOn>) {
+    fn describe(&self, out: &mut Waits) {
         out.push(WaitOn::Join {
             task: self.handle.id,
             name: self.handle.name.clone(),

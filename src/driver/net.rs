@@ -29,7 +29,7 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
 use super::reactor::{Reactor, Shared, WaitOn, Waiter};
-use super::select::SourceImpl;
+use super::select::{SourceImpl, Waits};
 
 /// Per-socket readiness and waiters.
 #[derive(Default)]
@@ -382,7 +382,7 @@ impl SourceImpl for Accept<'_> {
         }
     }
 
-    fn describe(&self, out: &mut Vec<WaitOn>) {
+    fn describe(&self, out: &mut Waits) {
         out.push(self.listener.registration.describe(Direction::Read));
     }
 }
@@ -420,7 +420,7 @@ impl SourceImpl for ReadSome<'_> {
         }
     }
 
-    fn describe(&self, out: &mut Vec<WaitOn>) {
+    fn describe(&self, out: &mut Waits) {
         out.push(self.stream.registration.describe(Direction::Read));
     }
 }
@@ -457,7 +457,7 @@ impl SourceImpl for WriteSome<'_> {
         }
     }
 
-    fn describe(&self, out: &mut Vec<WaitOn>) {
+    fn describe(&self, out: &mut Waits) {
         out.push(self.stream.registration.describe(Direction::Write));
     }
 }
@@ -504,7 +504,7 @@ impl SourceImpl for Connected<'_> {
         }
     }
 
-    fn describe(&self, out: &mut Vec<WaitOn>) {
+    fn describe(&self, out: &mut Waits) {
         out.push(self.stream.registration.describe(Direction::Write));
     }
 }

@@ -57,7 +57,7 @@ pub trait SourceImpl {
 
     /// Describes the wait, for task listings and deadlock reports.
     #[doc(hidden)]
-    fn describe(&self, out: &mut Vec<WaitOn>);
+    fn describe(&self, out: &mut Waits);
 }
 
 /// Waits until a deadline: the source behind [`Task::sleep`](super::Task::sleep).
@@ -110,7 +110,7 @@ impl SourceImpl for Sleep {
         }
     }
 
-    fn describe(&self, out: &mut Vec<WaitOn>) {
+    fn describe(&self, out: &mut Waits) {
         out.push(WaitOn::Sleep {
             until: self.deadline.unwrap_or_default(),
         });
@@ -187,7 +187,7 @@ impl SourceImpl for Tick<'_> {
         }
     }
 
-    fn describe(&self, out: &mut Vec<WaitOn>) {
+    fn describe(&self, out: &mut Waits) {
         out.push(WaitOn::Tick {
             at: self.interval.next,
         });
@@ -207,7 +207,7 @@ impl SourceImpl for HNil {
 
     fn unregister(&mut self, _shared: &Shared) {}
 
-    fn describe(&self, _out: &mut Vec<WaitOn>) {}
+    fn describe(&self, _out: &mut Waits) {}
 }
 
 impl<H: Source, T: Source> SourceImpl for HCons<H, T> {
@@ -235,19 +235,41 @@ impl<H: Source, T: Source> SourceImpl for HCons<H, T> {
         self.tail.abandon(shared);
     }
 
-    fn describe(&self, out: &mut Vec<WaitOn>) {
+    fn describe(&self, out: &mut Waits) {
         self.head.describe(out);
         self.tail.describe(out);
     }
 }
 
+/// Collects the descriptions of a wait's sources. A single source (the
+/// common case) is kept without allocating. Internal.
+#[doc(hidden)]
+#[derive(Default)]
+pub struct Waits {
+    first: Option<WaitOn>,
+    more: Vec<WaitOn>,
+}
+
+impl Waits {
+    pub(crate) fn push(&mut self, wait: WaitOn) {
+        if self.first.is_none() && self.more.is_empty() {
+            self.first = Some(wait);
+        } else {
+            self.more.extend(self.first.take());
+            self.more.push(wait);
+        }
+    }
+}
+
 /// The description of a whole wait.
 pub(crate) fn describe(source: &impl SourceImpl) -> WaitOn {
-    let mut all = Vec::new();
-    source.describe(&mut all);
-    if all.len() == 1 {
-        all.pop().expect("one element")
-    } else {
-        WaitOn::Any(all)
+    let mut waits = Waits::default();
+    source.describe(&mut waits);
+    match waits {
+        Waits {
+            first: Some(one),
+            more,
+        } if more.is_empty() => one,
+        Waits { first, more } => WaitOn::Any(first.into_iter().chain(more).collect()),
     }
 }

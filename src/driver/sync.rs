@@ -11,7 +11,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use super::reactor::{Shared, WaitOn, Waiter};
-use super::select::SourceImpl;
+use super::select::{SourceImpl, Waits};
 
 /// Creates a bounded channel. See [`Driver::channel`](super::Driver::channel).
 pub(crate) fn channel<T>(shared: &Rc<Shared>, capacity: usize) -> (Sender<T>, Receiver<T>) {
@@ -388,7 +388,7 @@ impl<T> SourceImpl for Recv<'_, T> {
         self.rx.chan.state.borrow_mut().recv_waiter = None;
     }
 
-    fn describe(&self, out: &mut Vec<WaitOn>) {
+    fn describe(&self, out: &mut Waits) {
         out.push(WaitOn::Recv {
             channel: self.rx.chan.id,
         });
@@ -551,7 +551,7 @@ impl SourceImpl for Notified<'_> {
         }
     }
 
-    fn describe(&self, out: &mut Vec<WaitOn>) {
+    fn describe(&self, out: &mut Waits) {
         out.push(WaitOn::Notify {
             id: self.notify.inner.id,
         });
@@ -641,7 +641,7 @@ impl SourceImpl for EventWait<'_> {
         }
     }
 
-    fn describe(&self, out: &mut Vec<WaitOn>) {
+    fn describe(&self, out: &mut Waits) {
         out.push(WaitOn::Event {
             id: self.event.inner.id,
         });

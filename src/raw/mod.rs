@@ -50,23 +50,36 @@
 //! caller's frame can be reached after that frame is gone.
 //!
 //! Inside the core, library code never forms a `&mut Core<S>`: it projects
-//! raw pointers to the `state` and `table` fields separately, and holds a
-//! `&mut Table` only between switches, never across one. A coroutine is
-//! moved out of its slot while it runs (the slot is marked
-//! [`Status::Running`]), so the table may grow or be searched during a
-//! nested `spawn` or `resume` without aliasing the running coroutine.
+//! raw pointers to the `state`, `table` and `pool` fields separately, and
+//! holds a `&mut Table` only between switches, never across one. A running
+//! coroutine stays in its slot's *body*, a separate heap allocation that
+//! never moves and that nothing but its own `Running` guard touches while
+//! the slot is `RUNNING`; so the table may grow, and other slots may be
+//! searched and borrowed, during a nested `spawn` or `resume` without
+//! aliasing the running coroutine.
 //!
 //! # The coroutine table
 //!
 //! ```text
-//!   Table.slots:  [ Slot 0 | Slot 1 | Slot 2 | ... ]
-//!   Slot { generation, status, body: Storage, stack: Option<Mapped>, .. }
+//!   Table.slots:  [ Slot 0 | Slot 1 | Slot 2 | ... ]      (may reallocate)
+//!   Slot { tag: generation << 8 | status, teardown, body: NonNull<Storage>,
+//!          stack: Option<Mapped>, name }
+//!                                      |
+//!                                      v  own allocation, never moves
+//!                             Storage [ corosensei Coroutine ]
 //!
-//!   status:  Vacant --spawn--> Ready --resume--> Running --suspend--> Ready
-//!                                 |                 |
-//!                                 +--cancel-->------+--return/panic/cancel--> Ended(..)
-//!   Ended(..) --spawn (generation + 1)--> Ready
+//!   status:  VACANT --spawn--> READY --resume--> RUNNING --suspend--> READY
+//!                                |                  |
+//!                                +--cancel-->-------+--return/panic/cancel--> RETURNED |
+//!                                                                           CANCELLED |
+//!                                                                           PANICKED
+//!   ended --spawn (generation + 1)--> READY
 //! ```
+//!
+//! The hot path checks a handle with one comparison: the slot's tag must
+//! equal `generation << 8 | READY`. An ended slot keeps its (idle) stack,
+//! so the next spawn into it, which the LIFO free list makes the common case,
+//! reuses stack and slot in place.
 //!
 //! `body` holds the corosensei coroutine, type-erased: it is written as a
 //! `Coroutine<Wake<I>, Y, Eff<Yields, R>, StackRef>` by `spawn::<S, I, Y,
@@ -107,36 +120,44 @@ pub(crate) enum Wake<I> {
 /// The concrete corosensei coroutine behind a `Handle<I, Y, R>`.
 type Inner<I, Y, R> = Coroutine<Wake<I>, Y, Eff<Yields, R>, stack::StackRef>;
 
-/// Untyped space for an [`Inner`] in a slot. Every `Inner<I, Y, R>` has the
-/// same few fields (corosensei keeps the closure on the coroutine's own
-/// stack); `spawn` checks at compile time that it fits.
+/// Untyped space for an [`Inner`]. Every `Inner<I, Y, R>` has the same few
+/// fields (corosensei keeps the closure on the coroutine's own stack);
+/// `spawn` checks at compile time that it fits. Each slot owns one, in its
+/// own heap allocation, so a coroutine never moves while it runs, even when
+/// the table grows under it.
 #[repr(C, align(16))]
 struct Storage(MaybeUninit<[u8; 64]>);
 
-impl Storage {
-    const fn empty() -> Storage {
-        Storage(MaybeUninit::uninit())
-    }
+/// A slot's status, packed with its generation into [`Slot::tag`] so that
+/// the hot path checks a handle with one comparison.
+mod status {
+    /// Claimed by a spawn that has not finished filling it.
+    pub(super) const VACANT: u8 = 0;
+    /// Suspended or not started: the body holds the coroutine.
+    pub(super) const READY: u8 = 1;
+    /// Running, or on the chain of resumes below the running coroutine.
+    pub(super) const RUNNING: u8 = 2;
+    /// Ended by returning.
+    pub(super) const RETURNED: u8 = 3;
+    /// Ended by cancellation.
+    pub(super) const CANCELLED: u8 = 4;
+    /// Ended by a panic.
+    pub(super) const PANICKED: u8 = 5;
 }
 
-/// How a coroutine ended.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum End {
-    Returned,
-    Cancelled,
-    Panicked,
+#[inline(always)]
+const fn tag(generation: u32, status: u8) -> u64 {
+    ((generation as u64) << 8) | status as u64
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Status {
-    /// Never used.
-    Vacant,
-    /// Suspended or not started: `body` holds the coroutine.
-    Ready,
-    /// Moved out of the slot and running (or on the resume chain).
-    Running,
-    /// Ended; the slot is on the free list.
-    Ended(End),
+#[inline(always)]
+const fn tag_status(tag: u64) -> u8 {
+    tag as u8
+}
+
+#[inline(always)]
+const fn tag_generation(tag: u64) -> u32 {
+    (tag >> 8) as u32
 }
 
 /// Erased teardown: cancels the coroutine in slot `index` of the core at
@@ -144,60 +165,81 @@ enum Status {
 type TeardownFn = unsafe fn(core: NonNull<()>, index: u32);
 
 struct Slot {
-    generation: u32,
-    status: Status,
-    /// Written together with `body` by `spawn`, for the same types.
+    /// Generation and status; see [`tag`].
+    tag: u64,
+    /// Written together with the body by `spawn`, for the same types.
     teardown: Option<TeardownFn>,
-    body: Storage,
-    /// The stack the coroutine runs on: `Some` while `Ready` or `Running`.
+    /// Holds the coroutine while the slot is `READY` or `RUNNING`.
+    /// Allocated with the slot, freed with the table, never moved.
+    body: NonNull<Storage>,
+    /// The stack of the slot's coroutine while it is live. After it ended:
+    /// either `None`, or an idle stack kept for the next coroutine spawned
+    /// into this slot (counted in `Table::idle`).
     stack: Option<stack::Mapped>,
     name: Option<Box<str>>,
 }
 
 struct Table {
     slots: Vec<Slot>,
-    /// Indices of `Ended` slots, reused last-in first-out.
+    /// Indices of ended slots, reused last-in first-out (the most recently
+    /// used stack is the warmest).
     free: Vec<u32>,
-    /// Coroutines that are `Ready` or `Running`.
+    /// Coroutines that are `READY` or `RUNNING`.
     live: usize,
+    /// Idle stacks kept in ended slots.
+    idle: usize,
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        for slot in &self.slots {
+            // SAFETY: `body` came from `Box::into_raw` in `Table::claim` and
+            // is freed only here. No coroutine is live when the table is
+            // dropped (the owner tears them down first), and `Storage` is
+            // plain bytes, so nothing in it needs dropping.
+            drop(unsafe { Box::from_raw(slot.body.as_ptr()) });
+        }
+    }
 }
 
 impl Table {
+    #[cold]
+    #[inline(never)]
     fn error(&self, kind: ErrorKind, id: CoroutineId) -> Error {
         let name = match self.slots.get(id.index as usize) {
-            Some(slot) if slot.generation == id.generation => slot.name.as_deref(),
+            Some(slot) if tag_generation(slot.tag) == id.generation => slot.name.as_deref(),
             _ => None,
         };
         Error::new(kind, Some(id), Detail::None).with_name(name)
     }
 
-    /// Checks `id` and marks its slot `Running`.
-    #[inline]
-    fn lease(&mut self, id: CoroutineId) -> Result<(), Error> {
-        match self.slots.get_mut(id.index as usize) {
-            Some(slot) if slot.generation == id.generation => match slot.status {
-                Status::Ready => {
-                    slot.status = Status::Running;
-                    Ok(())
-                }
-                Status::Running => Err(self.error(ErrorKind::Running, id)),
-                Status::Ended(End::Returned) => Err(self.error(ErrorKind::Finished, id)),
-                Status::Ended(End::Cancelled) => Err(self.error(ErrorKind::Cancelled, id)),
-                Status::Ended(End::Panicked) => Err(self.error(ErrorKind::Panicked, id)),
-                Status::Vacant => Err(self.error(ErrorKind::Stale, id)),
-            },
-            _ => Err(self.error(ErrorKind::Stale, id)),
-        }
+    /// Why `id` cannot be resumed now.
+    #[cold]
+    #[inline(never)]
+    fn lease_error(&self, id: CoroutineId) -> Error {
+        let status = self
+            .slots
+            .get(id.index as usize)
+            .filter(|slot| tag_generation(slot.tag) == id.generation)
+            .map(|slot| tag_status(slot.tag));
+        let kind = match status {
+            Some(status::RUNNING) => ErrorKind::Running,
+            Some(status::RETURNED) => ErrorKind::Finished,
+            Some(status::CANCELLED) => ErrorKind::Cancelled,
+            Some(status::PANICKED) => ErrorKind::Panicked,
+            _ => ErrorKind::Stale,
+        };
+        self.error(kind, id)
     }
 
-    /// A slot for a new coroutine, with its generation already advanced.
+    /// A slot for a new coroutine, with its generation already advanced and
+    /// its status `VACANT`. An idle stack it holds stays in it.
     fn claim(&mut self) -> CoroutineId {
         while let Some(index) = self.free.pop() {
             let slot = &mut self.slots[index as usize];
-            debug_assert!(matches!(slot.status, Status::Ended(_)));
-            if let Some(next) = slot.generation.checked_add(1) {
-                slot.generation = next;
-                slot.status = Status::Vacant;
+            debug_assert!(tag_status(slot.tag) >= status::RETURNED);
+            if let Some(next) = tag_generation(slot.tag).checked_add(1) {
+                slot.tag = tag(next, status::VACANT);
                 return CoroutineId {
                     index,
                     generation: next,
@@ -205,13 +247,16 @@ impl Table {
             }
             // Generation exhausted: retire the slot for good, so that no
             // handle can ever match a later occupant.
+            if slot.stack.take().is_some() {
+                self.idle -= 1;
+            }
         }
         let index = u32::try_from(self.slots.len()).expect("more than 2^32 coroutine slots");
+        let body = NonNull::from(Box::leak(Box::new(Storage(MaybeUninit::uninit()))));
         self.slots.push(Slot {
-            generation: 0,
-            status: Status::Vacant,
+            tag: tag(0, status::VACANT),
             teardown: None,
-            body: Storage::empty(),
+            body,
             stack: None,
             name: None,
         });
@@ -219,6 +264,15 @@ impl Table {
             index,
             generation: 0,
         }
+    }
+
+    /// Drops every idle stack kept in ended slots.
+    #[cold]
+    fn release_idle(&mut self) {
+        for &index in &self.free {
+            self.slots[index as usize].stack = None;
+        }
+        self.idle = 0;
     }
 }
 
@@ -270,154 +324,156 @@ unsafe fn pool<'a, S>(core: NonNull<Core<S>>) -> &'a mut stack::Pool {
     unsafe { &mut *ptr::addr_of_mut!((*core.as_ptr()).pool) }
 }
 
-/// A coroutine moved out of its slot to run. The slot is `Running` while
-/// the lease exists. Dropping a lease without `put_back` or `finish` (that
-/// is, during a panic) ends the coroutine as `Panicked`.
-struct Lease<S, I, Y, R> {
+/// A coroutine marked `RUNNING` in its slot. It stays in the slot's body
+/// (which never moves) while it runs. Dropping a `Running` without
+/// `suspended` or `finish` (that is, during a panic) ends the slot as
+/// `PANICKED`.
+struct Running<S, I, Y, R> {
     core: NonNull<Core<S>>,
-    index: u32,
-    co: ManuallyDrop<Inner<I, Y, R>>,
+    id: CoroutineId,
+    body: NonNull<Inner<I, Y, R>>,
 }
 
-impl<S, I, Y, R> Lease<S, I, Y, R> {
-    /// Checks `id` against the stage and the slot and moves the coroutine
-    /// out.
+impl<S, I, Y, R> Running<S, I, Y, R> {
+    /// Checks `id` against the stage and the slot and marks it `RUNNING`.
     ///
     /// # Safety
     ///
     /// `core` is live and its table not borrowed. If `id` passes the check,
-    /// the slot holds an `Inner<I, Y, R>`: the caller got `id` from a
+    /// the slot's body holds an `Inner<I, Y, R>`: the caller got `id` from a
     /// `Handle<I, Y, R>` of this stage (see the module docs).
-    #[inline]
-    unsafe fn take(core: NonNull<Core<S>>, stage: StageId, id: CoroutineId) -> Result<Self, Error> {
+    #[inline(always)]
+    unsafe fn start(
+        core: NonNull<Core<S>>,
+        stage: StageId,
+        id: CoroutineId,
+    ) -> Result<Self, Error> {
         // SAFETY: `core` is live (caller).
         let this_stage = unsafe { (*core.as_ptr()).stage };
         if stage != this_stage {
-            return Err(Error::new(
-                ErrorKind::ForeignStage,
-                Some(id),
-                Detail::Stage {
-                    handle: stage.0.get(),
-                    this: this_stage.0.get(),
-                },
-            ));
+            return Err(foreign_stage(stage, this_stage, id));
         }
         // SAFETY: the table is not borrowed elsewhere (caller).
-        unsafe { table(core) }.lease(id)?;
-        // SAFETY: `lease` succeeded, so the slot was `Ready` and its body
-        // holds an `Inner<I, Y, R>` (caller); it is now `Running`, so no one
-        // else reads the body until we write it back or end the slot.
-        Ok(unsafe { Self::take_body(core, id.index) })
-    }
-
-    /// Moves the body of a slot that was just marked `Running`.
-    ///
-    /// # Safety
-    ///
-    /// The slot at `index` was `Ready`, is now `Running`, and its body holds
-    /// an `Inner<I, Y, R>`.
-    #[inline]
-    unsafe fn take_body(core: NonNull<Core<S>>, index: u32) -> Self {
-        // SAFETY: the table is not borrowed elsewhere (caller's caller).
-        let slot = unsafe { &mut table(core).slots[index as usize] };
-        // SAFETY: the body holds an initialized `Inner<I, Y, R>` (caller);
-        // `Storage` is large and aligned enough (checked in `spawn`). The
-        // slot is `Running`, so the bytes left behind are never read again
-        // as a coroutine until a new one is written.
-        let co = unsafe { ptr::read(slot.body.0.as_ptr().cast::<Inner<I, Y, R>>()) };
-        Lease {
-            core,
-            index,
-            co: ManuallyDrop::new(co),
+        let table = unsafe { table(core) };
+        match table.slots.get_mut(id.index as usize) {
+            Some(slot) if slot.tag == tag(id.generation, status::READY) => {
+                slot.tag = tag(id.generation, status::RUNNING);
+                Ok(Running {
+                    core,
+                    id,
+                    body: slot.body.cast(),
+                })
+            }
+            _ => Err(table.lease_error(id)),
         }
     }
 
-    /// The coroutine suspended again: write it back and mark it `Ready`.
-    #[inline]
-    fn put_back(self) {
+    /// The coroutine.
+    #[inline(always)]
+    fn co(&mut self) -> &mut Inner<I, Y, R> {
+        // SAFETY: the slot is `RUNNING`, so its body holds an initialized
+        // `Inner<I, Y, R>` (see `start`) that no one else touches: nested
+        // code reaches other slots' bodies only, and never forms a reference
+        // covering this one. The body allocation never moves.
+        unsafe { self.body.as_mut() }
+    }
+
+    /// The coroutine suspended again: mark it `READY`.
+    #[inline(always)]
+    fn suspended(self) {
         let this = ManuallyDrop::new(self);
-        // SAFETY: the core outlives every lease (module docs, part 4) and no
-        // switch is in progress, so the table is not borrowed.
-        let slot = unsafe { &mut table(this.core).slots[this.index as usize] };
-        // SAFETY: we own `this.co` (taken out of the `ManuallyDrop` exactly
-        // once; `this` is never dropped) and move it back into the slot's
-        // storage, which fits it (checked in `spawn`).
-        unsafe {
-            ptr::write(
-                slot.body.0.as_mut_ptr().cast::<Inner<I, Y, R>>(),
-                ptr::read(&*this.co),
-            );
-        }
-        slot.status = Status::Ready;
+        // SAFETY: the core outlives every running coroutine (module docs,
+        // part 4) and no switch is in progress, so the table is not borrowed.
+        let table = unsafe { table(this.core) };
+        table.slots[this.id.index as usize].tag = tag(this.id.generation, status::READY);
     }
 
-    /// The coroutine is done (`self.co.done()`): drop it, then recycle its
-    /// stack and end the slot.
+    /// The coroutine is done: drop it, then end the slot, keeping its stack
+    /// for reuse.
     #[inline]
-    fn finish(self, end: End) {
+    fn finish(self, end: u8) {
         let mut this = ManuallyDrop::new(self);
-        debug_assert!(this.co.done());
-        // SAFETY: dropped exactly once; `this` itself is never dropped. The
-        // coroutine has completed, so dropping it runs no user code.
-        unsafe { ManuallyDrop::drop(&mut this.co) };
+        debug_assert!(this.co().done());
+        // SAFETY: the coroutine has completed, so dropping it runs no user
+        // code; it is dropped once, and the slot stops being `RUNNING` below,
+        // so nothing reads the body as a coroutine again.
+        unsafe { ptr::drop_in_place(this.body.as_ptr()) };
         // SAFETY: the coroutine that ran on the stack is gone, so the stack
         // may be reused (stack module invariant).
-        unsafe { end_slot(this.core, this.index, end, true) };
+        unsafe { end_slot(this.core, this.id, end, true) };
     }
 }
 
-impl<S, I, Y, R> Drop for Lease<S, I, Y, R> {
-    /// Reached only when a panic unwinds out of a resume or cancel.
+impl<S, I, Y, R> Drop for Running<S, I, Y, R> {
+    /// Reached only when a panic unwinds out of a resume or a cancel.
     #[cold]
     fn drop(&mut self) {
-        let recycle = if self.co.done() {
+        let recycle = if self.co().done() {
             // The panic came out of the coroutine, which is therefore
             // complete (corosensei marks it done before resuming the panic).
-            // SAFETY: dropped exactly once, here.
-            unsafe { ManuallyDrop::drop(&mut self.co) };
+            // SAFETY: dropped exactly once, here; the slot ends below.
+            unsafe { ptr::drop_in_place(self.body.as_ptr()) };
             true
         } else {
             // The panic came from our side of the switch (a destructor of a
             // yielded value, or a panicking drop of a never-started body).
             // The coroutine's state is unknown: leak it and its stack rather
-            // than unwind or reuse it.
+            // than unwind or reuse them. The body's bytes are overwritten by
+            // the slot's next coroutine without being dropped.
             false
         };
         // SAFETY: `recycle` is true only if the coroutine was dropped above.
-        unsafe { end_slot(self.core, self.index, End::Panicked, recycle) };
+        unsafe { end_slot(self.core, self.id, status::PANICKED, recycle) };
     }
 }
 
-/// Ends the slot at `index`: marks it, releases or leaks its stack, and
+#[cold]
+#[inline(never)]
+fn foreign_stage(handle: StageId, this: StageId, id: CoroutineId) -> Error {
+    Error::new(
+        ErrorKind::ForeignStage,
+        Some(id),
+        Detail::Stage {
+            handle: handle.0.get(),
+            this: this.0.get(),
+        },
+    )
+}
+
+/// Ends the slot of `id`: marks it, keeps, releases or leaks its stack, and
 /// puts it on the free list.
 ///
 /// # Safety
 ///
-/// `core` is live, its table not borrowed, the slot is `Running`, and if
+/// `core` is live, its table not borrowed, the slot is `RUNNING`, and if
 /// `recycle` is true the coroutine that ran on the slot's stack has been
 /// dropped.
 #[inline]
-unsafe fn end_slot<S>(core: NonNull<Core<S>>, index: u32, end: End, recycle: bool) {
-    // SAFETY: guaranteed by the caller.
-    let table = unsafe { table(core) };
-    let slot = &mut table.slots[index as usize];
-    debug_assert_eq!(slot.status, Status::Running);
-    slot.status = Status::Ended(end);
+unsafe fn end_slot<S>(core: NonNull<Core<S>>, id: CoroutineId, end: u8, recycle: bool) {
+    // SAFETY: guaranteed by the caller; the pool is a separate field.
+    let (table, pool) = unsafe { (table(core), pool(core)) };
+    let slot = &mut table.slots[id.index as usize];
+    debug_assert_eq!(slot.tag, tag(id.generation, status::RUNNING));
+    slot.tag = tag(id.generation, end);
     slot.teardown = None;
-    let stack = slot.stack.take();
-    table.free.push(index);
+    table.free.push(id.index);
     table.live -= 1;
-    if let Some(stack) = stack {
-        if recycle {
-            // SAFETY: the pool is a separate field; the table borrow is no
-            // longer used.
-            unsafe { pool(core) }.give(stack);
-        } else {
-            // A stack whose coroutine may still have frames on it is never
-            // unmapped or reused.
-            std::mem::forget(stack);
-        }
+    if !recycle {
+        // A stack whose coroutine may still have frames on it is never
+        // unmapped or reused.
+        std::mem::forget(slot.stack.take());
+    } else if table.idle + pool.pooled() < pool.max_pooled() {
+        // Kept in the slot for the next coroutine spawned into it.
+        table.idle += 1;
+    } else {
+        drop_stack(slot);
     }
+}
+
+#[cold]
+#[inline(never)]
+fn drop_stack(slot: &mut Slot) {
+    slot.stack = None;
 }
 
 /// Resumes the coroutine of `handle` with `input`.
@@ -427,31 +483,31 @@ unsafe fn end_slot<S>(core: NonNull<Core<S>>, index: u32, end: End, recycle: boo
 /// `core` is live, and the caller holds the unique access path of the
 /// current stack (`&mut` on the `Stage` or on the running `Co`), so no
 /// reference into the core is alive.
-#[inline]
+#[inline(always)]
 unsafe fn resume<S, I, Y, R>(
     core: NonNull<Core<S>>,
     handle: Handle<I, Y, R>,
     input: I,
 ) -> Result<Resumed<Y, R>, ResumeError<I>> {
     // SAFETY: the handle's types are the slot's types (module docs).
-    let mut lease = match unsafe { Lease::<S, I, Y, R>::take(core, handle.stage, handle.id) } {
-        Ok(lease) => lease,
+    let mut running = match unsafe { Running::<S, I, Y, R>::start(core, handle.stage, handle.id) } {
+        Ok(running) => running,
         Err(error) => return Err(ResumeError::new(error, input)),
     };
     // The switch. A panic inside the coroutine comes out of here and drops
-    // the lease, which ends the slot as `Panicked`.
-    match lease.co.resume(Wake::Resume(input)) {
+    // `running`, which ends the slot as `PANICKED`.
+    match running.co().resume(Wake::Resume(input)) {
         CoroutineResult::Yield(value) => {
-            lease.put_back();
+            running.suspended();
             Ok(Resumed::Yield(value))
         }
         CoroutineResult::Return(Ok(value)) => {
-            lease.finish(End::Returned);
+            running.finish(status::RETURNED);
             Ok(Resumed::Return(value))
         }
         CoroutineResult::Return(Err(_)) => {
             let id = handle.id;
-            lease.finish(End::Panicked);
+            running.finish(status::PANICKED);
             smuggled_interrupt(id)
         }
     }
@@ -499,9 +555,9 @@ unsafe fn cancel<S, I, Y, R>(
     handle: Handle<I, Y, R>,
 ) -> Result<Option<R>, Error> {
     // SAFETY: the handle's types are the slot's types (module docs).
-    let mut lease = unsafe { Lease::<S, I, Y, R>::take(core, handle.stage, handle.id) }?;
-    let value = run_cancel(&mut lease.co);
-    lease.finish(End::Cancelled);
+    let mut running = unsafe { Running::<S, I, Y, R>::start(core, handle.stage, handle.id) }?;
+    let value = run_cancel(running.co());
+    running.finish(status::CANCELLED);
     Ok(value)
 }
 
@@ -510,22 +566,20 @@ unsafe fn cancel<S, I, Y, R>(
 /// # Safety
 ///
 /// `core` points to a live `Core<S>` whose table is not borrowed; the slot
-/// at `index` is `Ready` and was filled by `spawn::<S, I, Y, R, _>`.
+/// at `index` is `READY` and was filled by `spawn::<S, I, Y, R, _>`.
 unsafe fn teardown<S, I, Y, R>(core: NonNull<()>, index: u32) {
     let core = core.cast::<Core<S>>();
-    // SAFETY: the slot is `Ready` (caller); mark it `Running` before moving
-    // its body out, as `Lease::take` does.
-    unsafe {
-        let table = table(core);
-        let slot = &mut table.slots[index as usize];
-        debug_assert_eq!(slot.status, Status::Ready);
-        slot.status = Status::Running;
-    }
-    // SAFETY: the body holds an `Inner<I, Y, R>` (caller) and the slot is
-    // now `Running`.
-    let mut lease = unsafe { Lease::<S, I, Y, R>::take_body(core, index) };
-    drop(run_cancel(&mut lease.co));
-    lease.finish(End::Cancelled);
+    // SAFETY: the core is live (caller); the stage id is its own.
+    let (stage, generation) = unsafe {
+        let generation = tag_generation(table(core).slots[index as usize].tag);
+        ((*core.as_ptr()).stage, generation)
+    };
+    let id = CoroutineId { index, generation };
+    // SAFETY: the slot is `READY` and holds an `Inner<I, Y, R>` (caller).
+    let mut running = unsafe { Running::<S, I, Y, R>::start(core, stage, id) }
+        .expect("a ready slot can be started");
+    drop(run_cancel(running.co()));
+    running.finish(status::CANCELLED);
 }
 
 /// Bodies larger than this are boxed before being placed on the coroutine
@@ -538,6 +592,7 @@ const INLINE_BODY_MAX: usize = 512;
 ///
 /// `core` is live and no reference into it is alive (the caller holds the
 /// unique access path of the current stack).
+#[inline]
 unsafe fn spawn<S, I, Y, R, F>(
     core: NonNull<Core<S>>,
     options: &crate::stage::SpawnOptions,
@@ -561,9 +616,64 @@ where
     }
 }
 
+/// Claims a slot for a new coroutine whose stack has `size` usable bytes,
+/// and leaves that stack in the slot.
+///
+/// The fast path reuses the most recently ended slot together with the
+/// idle stack it kept, in place: no stack moves, nothing is mapped. The slow
+/// path (no such slot, another size, or a retired generation) takes a stack
+/// from the pool or maps one, then claims any slot.
+#[inline(always)]
+fn claim_with_stack(
+    table: &mut Table,
+    pool: &mut stack::Pool,
+    size: usize,
+) -> Result<CoroutineId, Error> {
+    if let Some(&index) = table.free.last() {
+        let slot = &mut table.slots[index as usize];
+        let generation = tag_generation(slot.tag);
+        if generation != u32::MAX && slot.stack.as_ref().is_some_and(|s| s.size() == size) {
+            table.free.pop();
+            table.idle -= 1;
+            slot.tag = tag(generation + 1, status::VACANT);
+            return Ok(CoroutineId {
+                index,
+                generation: generation + 1,
+            });
+        }
+    }
+    claim_with_stack_slow(table, pool, size)
+}
+
+#[cold]
+#[inline(never)]
+fn claim_with_stack_slow(
+    table: &mut Table,
+    pool: &mut stack::Pool,
+    size: usize,
+) -> Result<CoroutineId, Error> {
+    let stack = match pool.take(size) {
+        Err(error) if error.kind() == ErrorKind::StackLimit && table.idle > 0 => {
+            // Our own idle stacks hold maps: give them back, try again.
+            table.release_idle();
+            pool.take(size)?
+        }
+        other => other?,
+    };
+    let id = table.claim();
+    let slot = &mut table.slots[id.index as usize];
+    if let Some(idle) = slot.stack.replace(stack) {
+        // The slot kept an idle stack of another size: move it to the pool.
+        table.idle -= 1;
+        pool.give(idle);
+    }
+    Ok(id)
+}
+
 /// # Safety
 ///
 /// As for [`spawn`].
+#[inline]
 unsafe fn spawn_body<S, I, Y, R, F>(
     core: NonNull<Core<S>>,
     options: &crate::stage::SpawnOptions,
@@ -587,10 +697,7 @@ where
     // SAFETY: nothing else borrows the table or pool now (caller).
     let (table, pool) = unsafe { (table(core), pool(core)) };
     if table.live >= max {
-        return Err((
-            Error::new(ErrorKind::Budget, None, Detail::Budget { limit: max }),
-            body,
-        ));
+        return Err((budget_error(max), body));
     }
     let size = match options.stack_size {
         None => pool.default_size(),
@@ -599,11 +706,12 @@ where
             Err(error) => return Err((error, body)),
         },
     };
-    let stack = match pool.take(size) {
-        Ok(stack) => stack,
+    let id = match claim_with_stack(table, pool, size) {
+        Ok(id) => id,
         Err(error) => return Err((error, body)),
     };
-    let id = table.claim();
+    let slot = &mut table.slots[id.index as usize];
+    let stack = slot.stack.as_ref().expect("claimed with a stack");
     stack.set_occupant(id, options.name.as_deref());
     let wrapper = move |yielder: &Yielder<Wake<I>, Y>, first: Wake<I>| -> Eff<Yields, R> {
         let input = match first {
@@ -622,16 +730,22 @@ where
         body(&mut co, input)
     };
     let co: Inner<I, Y, R> = Coroutine::with_stack(stack.stack_ref(), wrapper);
-    let slot = &mut table.slots[id.index as usize];
     // SAFETY: `Storage` fits an `Inner<I, Y, R>` (checked above); the slot
-    // is `Vacant` (fresh from `claim`), so nothing is overwritten.
-    unsafe { ptr::write(slot.body.0.as_mut_ptr().cast::<Inner<I, Y, R>>(), co) };
+    // is `VACANT` (fresh from `claim`), so its body holds no coroutine.
+    unsafe { ptr::write(slot.body.as_ptr().cast::<Inner<I, Y, R>>(), co) };
     slot.teardown = Some(teardown::<S, I, Y, R>);
-    slot.stack = Some(stack);
-    slot.name = options.name.clone();
-    slot.status = Status::Ready;
+    if slot.name.is_some() || options.name.is_some() {
+        slot.name = options.name.clone();
+    }
+    slot.tag = tag(id.generation, status::READY);
     table.live += 1;
     Ok(Handle::new(stage, id))
+}
+
+#[cold]
+#[inline(never)]
+fn budget_error(limit: usize) -> Error {
+    Error::new(ErrorKind::Budget, None, Detail::Budget { limit })
 }
 
 /// The stage's owning pointer to its core.
@@ -660,6 +774,7 @@ impl<S: 'static> Owner<S> {
                 slots: Vec::new(),
                 free: Vec::new(),
                 live: 0,
+                idle: 0,
             },
             pool: stack::Pool::new(config.stack_size, config.max_pooled_stacks),
             stage: StageId::fresh(),
@@ -716,6 +831,7 @@ impl<S: 'static> Owner<S> {
         // code holds a `&mut` into the core.
         let (table, pooled) =
             unsafe { (table_ref(self.core), (*self.core.as_ptr()).pool.pooled()) };
+        let pooled = pooled + table.idle;
         let (mapped, limit) = stack::mapped_stacks();
         Stats {
             live: table.live,
@@ -743,25 +859,8 @@ impl<S: 'static> Owner<S> {
         // SAFETY: as above.
         let table = unsafe { table_ref(self.core) };
         match table.slots.get(id.index as usize) {
-            Some(slot) if slot.generation == id.generation && slot.status == Status::Ready => {
-                Ok(())
-            }
-            _ => {
-                // Reuse the lease check for its error, without leasing.
-                let status = table
-                    .slots
-                    .get(id.index as usize)
-                    .filter(|slot| slot.generation == id.generation)
-                    .map(|slot| slot.status);
-                let kind = match status {
-                    Some(Status::Running) => ErrorKind::Running,
-                    Some(Status::Ended(End::Returned)) => ErrorKind::Finished,
-                    Some(Status::Ended(End::Cancelled)) => ErrorKind::Cancelled,
-                    Some(Status::Ended(End::Panicked)) => ErrorKind::Panicked,
-                    _ => ErrorKind::Stale,
-                };
-                Err(table.error(kind, id))
-            }
+            Some(slot) if slot.tag == tag(id.generation, status::READY) => Ok(()),
+            _ => Err(table.lease_error(id)),
         }
     }
 
@@ -787,7 +886,7 @@ impl<S: 'static> Owner<S> {
         // SAFETY: as above.
         let table = unsafe { table_ref(self.core) };
         let slot = table.slots.get(id.index as usize)?;
-        if slot.generation != id.generation {
+        if tag_generation(slot.tag) != id.generation {
             return None;
         }
         slot.name.as_deref()
@@ -807,7 +906,7 @@ impl<S: 'static> Owner<S> {
                     let table = table(self.core);
                     table.slots[index.min(table.slots.len())..]
                         .iter()
-                        .position(|slot| slot.status == Status::Ready)
+                        .position(|slot| tag_status(slot.tag) == status::READY)
                         .map(|offset| {
                             let at = index + offset;
                             (at, table.slots[at].teardown)

@@ -14,14 +14,17 @@
 //! Every stack is a corosensei `DefaultStack`: one `mmap` with a guard page
 //! at the low end. A coroutine does not own its stack; it runs on a
 //! [`StackRef`] (two addresses) while the slot that holds the coroutine owns
-//! the [`Mapped`] stack. This is what makes reuse cheap: returning a stack to
-//! the pool moves a small owner value, and the coroutine never moves the
-//! mapping in or out.
+//! the [`Mapped`] stack. This is what makes reuse cheap: when a coroutine
+//! ends, its stack simply stays in its slot, idle, and the next coroutine
+//! spawned into that slot runs on it; stacks of other sizes wait in the
+//! stage's [`Pool`].
 //!
 //! Invariants:
-//! * A [`Mapped`] stack is dropped (unmapped) or put in the pool only after
-//!   the coroutine that ran on it has completed or been fully unwound and
-//!   dropped (see `Lease::finish` and `Lease::drop` in the parent module).
+//! * A [`Mapped`] stack is dropped (unmapped), left idle in its slot or put
+//!   in the pool only after the coroutine that ran on it has completed or
+//!   been fully unwound and dropped (see `Running::finish`, `Running::drop`
+//!   and `end_slot` in the parent module). Idle stacks, in slots and in the
+//!   pool together, are capped by `max_pooled_stacks`.
 //! * [`MAPPED`] counts every live `Mapped` in the process, pooled or in use.
 //!   It never exceeds the process-wide limit derived from
 //!   `vm.max_map_count`, so coroutine stacks cannot starve the allocator of
@@ -154,6 +157,12 @@ impl Mapped {
         }
     }
 
+    /// Usable size in bytes (page-rounded), excluding the guard page.
+    #[inline]
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
     /// Records, for overflow reports, the coroutine that now runs here.
     #[inline]
     pub(crate) fn set_occupant(&self, id: CoroutineId, name: Option<&str>) {
@@ -272,6 +281,10 @@ impl Pool {
 
     pub(crate) fn pooled(&self) -> usize {
         self.pooled
+    }
+
+    pub(crate) fn max_pooled(&self) -> usize {
+        self.max_pooled
     }
 
     /// A stack of `size` usable bytes (already page-rounded): from the pool
