@@ -1,0 +1,130 @@
+//! A Redis-protocol (RESP2) server: one coroutine per connection, all of
+//! them sharing one keyspace in the driver's state, with no `Rc<RefCell<_>>`
+//! and no `Arc<Mutex<_>>`.
+//!
+//! ```text
+//! $ cargo run --release --example redis_server -- --port 6380
+//! coshare redis server listening on 127.0.0.1:6380
+//! $ redis-cli -p 6380 set greeting hello EX 60
+//! OK
+//! $ redis-cli -p 6380 get greeting
+//! "hello"
+//! $ redis-cli -p 6380 shutdown
+//! ```
+//!
+//! The port comes from `--port N` (or `-p N`), else from the
+//! `COSHARE_REDIS_PORT` environment variable, else 6380; port 0 picks a
+//! free one. The server listens on loopback only and stops on `SHUTDOWN`.
+//!
+//! Commands: `PING ECHO GET SET (EX PX EXAT PXAT NX XX GET KEEPTTL) SETNX
+//! DEL UNLINK EXISTS INCR DECR INCRBY DECRBY APPEND STRLEN MGET MSET MSETNX
+//! EXPIRE PEXPIRE (NX XX GT LT) TTL PTTL PERSIST TYPE KEYS FLUSHALL FLUSHDB
+//! DBSIZE LPUSH RPUSH LPOP RPOP LLEN LRANGE SELECT QUIT SHUTDOWN`, and what
+//! clients send when they connect: `HELLO` (RESP2 only; `HELLO 3` gets
+//! `-NOPROTO`), `CLIENT SETINFO/SETNAME/GETNAME/ID/INFO`, `COMMAND`,
+//! `CONFIG GET`, `INFO`, `AUTH` (an error: no password is set).
+//!
+//! The layout:
+//!
+//! * `resp.rs`: the wire protocol (incremental parser with limits, reply
+//!   encoders, read buffer), with no I/O;
+//! * `commands.rs`: the keyspace and every command, as plain functions
+//!   that append a reply to a buffer; expiry (lazy on access, plus a
+//!   reaper on the driver's timers) is explained there;
+//! * `server.rs`: the coshare tasks (accept, one per connection, reaper).
+//!
+//! The tokio comparison server, `benches/redis_tokio.rs`, runs the same
+//! `resp.rs` and `commands.rs` over tokio with `Rc<RefCell<_>>` state;
+//! `benches/redis/run.sh` races both against a real `redis-server`.
+
+mod commands;
+mod resp;
+mod server;
+
+use std::io::Write;
+
+use server::{Options, RedisServer};
+
+const DEFAULT_PORT: u16 = 6380;
+
+/// The port from the command line, else the environment, else 6380.
+fn port(mut args: impl Iterator<Item = String>, env: Option<String>) -> Result<u16, String> {
+    let mut port = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--port" | "-p" => port = args.next(),
+            "--help" | "-h" => {
+                return Err(
+                    "usage: redis_server [--port N]   (or COSHARE_REDIS_PORT=N; default 6380)"
+                        .into(),
+                );
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)")),
+        }
+    }
+    match port.or(env) {
+        None => Ok(DEFAULT_PORT),
+        Some(text) => text
+            .parse()
+            .map_err(|_| format!("not a port number: {text:?}")),
+    }
+}
+
+fn main() {
+    let port = port(
+        std::env::args().skip(1),
+        std::env::var("COSHARE_REDIS_PORT").ok(),
+    )
+    .unwrap_or_else(|message| {
+        eprintln!("{message}");
+        std::process::exit(2);
+    });
+    let server = RedisServer::bind(Options::loopback(port)).unwrap_or_else(|e| {
+        eprintln!("cannot listen on 127.0.0.1:{port}: {e}");
+        std::process::exit(1);
+    });
+    println!("coshare redis server listening on {}", server.local_addr());
+    let _ = std::io::stdout().flush();
+    if let Err(deadlock) = server.run() {
+        eprintln!("{deadlock}");
+        std::process::exit(1);
+    }
+    println!("shut down");
+}
+
+#[test]
+fn the_port_comes_from_the_arguments_or_the_environment() {
+    let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(port(args(&[]).into_iter(), None), Ok(6380));
+    assert_eq!(port(args(&["--port", "7000"]).into_iter(), None), Ok(7000));
+    assert_eq!(
+        port(args(&["-p", "0"]).into_iter(), Some("9".into())),
+        Ok(0)
+    );
+    assert_eq!(port(args(&[]).into_iter(), Some("9".into())), Ok(9));
+    assert!(port(args(&["--port", "x"]).into_iter(), None).is_err());
+    assert!(port(args(&["7000"]).into_iter(), None).is_err());
+}
+
+/// The example end to end: answer a pipelined `PING` and `ECHO`, then stop
+/// on `SHUTDOWN` (`tests/redis.rs` has the full client tests).
+#[test]
+fn serves_and_shuts_down() {
+    use std::io::Read;
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || {
+        let server = RedisServer::bind(Options::loopback(0)).unwrap();
+        tx.send(server.local_addr()).unwrap();
+        server.run().unwrap();
+    });
+    let addr = rx.recv().unwrap();
+    let mut client = std::net::TcpStream::connect(addr).unwrap();
+    client
+        .write_all(b"PING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\nSHUTDOWN\r\n")
+        .unwrap();
+    let mut replies = String::new();
+    client.read_to_string(&mut replies).unwrap();
+    assert_eq!(replies, "+PONG\r\n$2\r\nhi\r\n");
+    server.join().unwrap();
+}
