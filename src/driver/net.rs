@@ -36,6 +36,10 @@ use super::select::{SourceImpl, Waits};
 struct IoEntry {
     readable: bool,
     writable: bool,
+    /// The last read returned less than it asked for: the socket was read
+    /// dry, and no readable event has arrived since. Reading again before
+    /// one arrives would only get `EAGAIN`.
+    drained: bool,
     read_waiter: Option<Waiter>,
     write_waiter: Option<Waiter>,
 }
@@ -96,6 +100,7 @@ impl Reactor {
             let closed = event.is_read_closed() || event.is_write_closed() || event.is_error();
             if event.is_readable() || closed {
                 entry.readable = true;
+                entry.drained = false;
                 wake.extend(entry.read_waiter.take());
             }
             if event.is_writable() || closed {
@@ -180,6 +185,27 @@ impl Registration {
                 Direction::Read => entry.readable,
                 Direction::Write => entry.writable,
             })
+    }
+
+    /// Whether the socket was read dry and no readable event came since.
+    fn drained(&self) -> bool {
+        let reactor = self.shared.reactor.borrow();
+        reactor
+            .io
+            .as_ref()
+            .and_then(|io| io.entries.get(self.token))
+            .is_some_and(|entry| entry.drained && !entry.readable)
+    }
+
+    fn set_drained(&self) {
+        let mut reactor = self.shared.reactor.borrow_mut();
+        if let Some(entry) = reactor
+            .io
+            .as_mut()
+            .and_then(|io| io.entries.get_mut(self.token))
+        {
+            entry.drained = true;
+        }
     }
 
     fn register_waiter(&self, direction: Direction, waiter: Waiter) {
@@ -402,9 +428,22 @@ impl SourceImpl for ReadSome<'_> {
     fn poll(&mut self, _shared: &Shared) -> Option<io::Result<usize>> {
         let stream = &mut *self.stream;
         let buf = &mut *self.buf;
-        attempt(&stream.registration, Direction::Read, || {
+        // A short read empties the socket's receive buffer; new data comes
+        // with a new edge-triggered event. Until then, skip the `recv` that
+        // could only say `EAGAIN`.
+        if !buf.is_empty() && stream.registration.drained() {
+            return None;
+        }
+        let len = buf.len();
+        let result = attempt(&stream.registration, Direction::Read, || {
             stream.inner.read(buf)
-        })
+        });
+        if let Some(Ok(n)) = result {
+            if n > 0 && n < len {
+                stream.registration.set_drained();
+            }
+        }
+        result
     }
 
     fn register(&mut self, _shared: &Shared, waiter: Waiter) {
