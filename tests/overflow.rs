@@ -4,22 +4,12 @@
 
 use std::hint::black_box;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, Output};
 
 use coshare::{Co, Eff, SpawnOptions, Stage, Yields};
 
-fn in_child() -> bool {
-    std::env::var_os("COSHARE_CHILD").is_some()
-}
+mod auxiliary;
 
-fn run_child(test: &str) -> Output {
-    Command::new(std::env::current_exe().unwrap())
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env("COSHARE_CHILD", "1")
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap()
-}
+use auxiliary::{in_child, run_child};
 
 /// Not a tail call, and each frame holds a buffer, so it really recurses.
 #[inline(never)]

@@ -3,7 +3,7 @@
 
 mod auxiliary;
 
-use std::process::Command;
+use auxiliary::{in_child, run_child_ok};
 
 use coshare::{
     Co, Eff, ErrorKind, MAX_STACK_SIZE, Resumed, SpawnOptions, Stage, StageBuilder, Yields,
@@ -173,33 +173,12 @@ fn a_suspended_stack_is_never_handed_to_another_coroutine() {
     assert_eq!(stage.resume(keeper, ()).unwrap(), Resumed::Return(expected));
 }
 
-/// Runs `scenario` in a child process (this test binary, filtered to the
-/// named test) with `COSHARE_CHILD` set, and returns its output.
-fn run_child(test: &str) -> std::process::Output {
-    Command::new(std::env::current_exe().unwrap())
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env("COSHARE_CHILD", "1")
-        .output()
-        .unwrap()
-}
-
-fn in_child() -> bool {
-    std::env::var_os("COSHARE_CHILD").is_some()
-}
-
 /// A failed `mmap` is a typed error with the OS error as its source. The
 /// address space is limited in a child process so nothing else is affected.
 #[test]
 fn a_failed_stack_mapping_is_a_typed_error() {
     if !in_child() {
-        let out = run_child("a_failed_stack_mapping_is_a_typed_error");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "child failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(stdout.contains("CHILD OK"), "{stdout}");
+        run_child_ok("a_failed_stack_mapping_is_a_typed_error");
         return;
     }
     let mut stage = Stage::new(());
@@ -235,14 +214,7 @@ fn a_failed_stack_mapping_is_a_typed_error() {
 #[test]
 fn the_process_stack_limit_is_a_typed_error_that_names_the_setting() {
     if !in_child() {
-        let out = run_child("the_process_stack_limit_is_a_typed_error_that_names_the_setting");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "child failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(stdout.contains("CHILD OK"), "{stdout}");
+        run_child_ok("the_process_stack_limit_is_a_typed_error_that_names_the_setting");
         return;
     }
     let limit = Stage::new(()).stats().process_stack_limit;

@@ -253,6 +253,29 @@ impl Registration {
     }
 }
 
+/// The `register`, `unregister` and `describe` of a socket source whose
+/// socket is `self.$socket` and which waits in `$direction`.
+macro_rules! readiness_methods {
+    ($socket:ident, $direction:expr) => {
+        fn register(&mut self, _shared: &Shared, waiter: Waiter) {
+            self.$socket
+                .registration
+                .register_waiter($direction, waiter);
+            self.waiting = true;
+        }
+
+        fn unregister(&mut self, _shared: &Shared) {
+            if std::mem::take(&mut self.waiting) {
+                self.$socket.registration.unregister_waiter($direction);
+            }
+        }
+
+        fn describe(&self, out: &mut Waits) {
+            out.push(self.$socket.registration.describe($direction));
+        }
+    };
+}
+
 /// Runs `attempt` until it does not block, or until it blocks with no event
 /// pending (then `None`: wait for readiness).
 fn attempt<T>(
@@ -393,24 +416,7 @@ impl SourceImpl for Accept<'_> {
         }))
     }
 
-    fn register(&mut self, _shared: &Shared, waiter: Waiter) {
-        self.listener
-            .registration
-            .register_waiter(Direction::Read, waiter);
-        self.waiting = true;
-    }
-
-    fn unregister(&mut self, _shared: &Shared) {
-        if std::mem::take(&mut self.waiting) {
-            self.listener
-                .registration
-                .unregister_waiter(Direction::Read);
-        }
-    }
-
-    fn describe(&self, out: &mut Waits) {
-        out.push(self.listener.registration.describe(Direction::Read));
-    }
+    readiness_methods!(listener, Direction::Read);
 }
 
 /// Waits until some bytes can be read: the source behind
@@ -446,22 +452,7 @@ impl SourceImpl for ReadSome<'_> {
         result
     }
 
-    fn register(&mut self, _shared: &Shared, waiter: Waiter) {
-        self.stream
-            .registration
-            .register_waiter(Direction::Read, waiter);
-        self.waiting = true;
-    }
-
-    fn unregister(&mut self, _shared: &Shared) {
-        if std::mem::take(&mut self.waiting) {
-            self.stream.registration.unregister_waiter(Direction::Read);
-        }
-    }
-
-    fn describe(&self, out: &mut Waits) {
-        out.push(self.stream.registration.describe(Direction::Read));
-    }
+    readiness_methods!(stream, Direction::Read);
 }
 
 /// Waits until some bytes can be written: the source behind
@@ -483,22 +474,7 @@ impl SourceImpl for WriteSome<'_> {
         })
     }
 
-    fn register(&mut self, _shared: &Shared, waiter: Waiter) {
-        self.stream
-            .registration
-            .register_waiter(Direction::Write, waiter);
-        self.waiting = true;
-    }
-
-    fn unregister(&mut self, _shared: &Shared) {
-        if std::mem::take(&mut self.waiting) {
-            self.stream.registration.unregister_waiter(Direction::Write);
-        }
-    }
-
-    fn describe(&self, out: &mut Waits) {
-        out.push(self.stream.registration.describe(Direction::Write));
-    }
+    readiness_methods!(stream, Direction::Write);
 }
 
 /// Waits until a connection attempt completes: the source behind
@@ -530,20 +506,5 @@ impl SourceImpl for Connected<'_> {
         })
     }
 
-    fn register(&mut self, _shared: &Shared, waiter: Waiter) {
-        self.stream
-            .registration
-            .register_waiter(Direction::Write, waiter);
-        self.waiting = true;
-    }
-
-    fn unregister(&mut self, _shared: &Shared) {
-        if std::mem::take(&mut self.waiting) {
-            self.stream.registration.unregister_waiter(Direction::Write);
-        }
-    }
-
-    fn describe(&self, out: &mut Waits) {
-        out.push(self.stream.registration.describe(Direction::Write));
-    }
+    readiness_methods!(stream, Direction::Write);
 }

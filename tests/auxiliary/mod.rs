@@ -70,3 +70,34 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
         "<non-string panic payload>".to_owned()
     }
 }
+
+/// Whether this process is a child started by [`run_child`].
+pub fn in_child() -> bool {
+    std::env::var_os("COSHARE_CHILD").is_some()
+}
+
+/// Runs the test named `test` of this test binary in a child process (with
+/// `COSHARE_CHILD` set, so the test knows to do its real work) and returns
+/// its output. For tests that abort, exhaust process limits, or change
+/// process-wide settings.
+pub fn run_child(test: &str) -> std::process::Output {
+    std::process::Command::new(std::env::current_exe().expect("test binary path"))
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env("COSHARE_CHILD", "1")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("start the child process")
+}
+
+/// Runs `test` in a child process and checks that it succeeded and printed
+/// `CHILD OK`.
+pub fn run_child_ok(test: &str) {
+    let out = run_child(test);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("CHILD OK"), "{stdout}");
+}
