@@ -44,7 +44,11 @@ use std::time::{Duration, Instant, SystemTime};
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, ScopedCoroutine, Yielder};
 use coshare::driver::{Driver, DriverBuilder, Sender, Task};
-use coshare::{Co, DEFAULT_STACK_SIZE, Eff, ErrorKind, Resumed, Stage, StageBuilder, Yields};
+use coshare::prelude::*;
+use coshare::{
+    Co, CoroutineShareable, DEFAULT_STACK_SIZE, Eff, ErrorKind, Label, Resumed, Stage,
+    StageBuilder, Yields,
+};
 use criterion::{Criterion, SamplingMode};
 
 /// The shared state of every workload: an event count and a running sum.
@@ -227,7 +231,37 @@ fn access(c: &mut Criterion) {
         })
     });
     black_box(stage.state().sum);
+
+    // Part access through `#[derive(CoroutineShareable)]`: by type and by
+    // field name. Both must compile to the field access itself.
+    let mut parts = Stage::new(Parts::default());
+    g.bench_function("stage_part", |b| {
+        b.iter_custom(|iters| {
+            timed(iters, || {
+                bump(black_box(&mut parts).part::<Counters, _>(), black_box(1))
+            })
+        })
+    });
+    g.bench_function("stage_field", |b| {
+        b.iter_custom(|iters| {
+            timed(iters, || {
+                bump(
+                    black_box(&mut parts).field::<Label!(counters), Counters, _>(),
+                    black_box(1),
+                )
+            })
+        })
+    });
+    black_box(parts.state().counters.sum);
     g.finish();
+}
+
+/// A derived shared state for the part-access benches.
+#[derive(Default, CoroutineShareable)]
+struct Parts {
+    names: Vec<String>,
+    counters: Counters,
+    ticks: u64,
 }
 
 // ---------------------------------------------------------------------------
@@ -769,6 +803,18 @@ const COMPARISONS: &[Comparison] = &[
     Comparison {
         what: "co.with_state access",
         this: "access/co_with_state",
+        baseline: "access/plain_mut",
+        target: Target::AtMost(1.05),
+    },
+    Comparison {
+        what: "part access by type (derive)",
+        this: "access/stage_part",
+        baseline: "access/plain_mut",
+        target: Target::AtMost(1.05),
+    },
+    Comparison {
+        what: "part access by field name (derive)",
+        this: "access/stage_field",
         baseline: "access/plain_mut",
         target: Target::AtMost(1.05),
     },
