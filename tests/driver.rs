@@ -778,3 +778,81 @@ fn a_task_knows_its_name() {
     );
     assert_eq!(d.block_on(anonymous).unwrap().unwrap(), None);
 }
+
+/// Driver objects kept in the state never switch stacks from a `&self`
+/// method or from `Drop`: inside `with_state` they only mark waiting tasks
+/// ready, and those run after the caller's next yield point.
+#[test]
+fn objects_in_the_state_never_switch_stacks() {
+    struct Plant {
+        log: Vec<&'static str>,
+        tx: Option<coshare::driver::Sender<u8>>,
+        notify: coshare::driver::Notify,
+        event: coshare::driver::Event,
+    }
+    let mut rx_slot = None;
+    let mut d = DriverBuilder::new().virtual_clock().build_with(|setup| {
+        let (tx, rx) = setup.channel(4);
+        rx_slot = Some(rx);
+        Plant {
+            log: Vec::new(),
+            tx: Some(tx),
+            notify: setup.notify(),
+            event: setup.event(),
+        }
+    });
+    let mut rx = rx_slot.unwrap();
+    d.spawn(move |t: &mut Task<Plant>| -> Eff<Yields, ()> {
+        t.recv(&mut rx)?.unwrap();
+        t.state().log.push("receiver ran");
+        let closed = t.recv(&mut rx)?.is_err();
+        t.state()
+            .log
+            .push(if closed { "receiver saw close" } else { "?" });
+        Ok(())
+    })
+    .unwrap();
+    d.spawn(|t: &mut Task<Plant>| -> Eff<Yields, ()> {
+        let n = t.state().notify.clone();
+        t.notified(&n)?;
+        t.state().log.push("notified ran");
+        Ok(())
+    })
+    .unwrap();
+    d.spawn(|t: &mut Task<Plant>| -> Eff<Yields, ()> {
+        let e = t.state().event.clone();
+        t.wait_event(&e)?;
+        t.state().log.push("event ran");
+        Ok(())
+    })
+    .unwrap();
+    d.run_until_idle();
+    d.spawn(|t: &mut Task<Plant>| -> Eff<Yields, ()> {
+        t.with_state(|s| {
+            s.tx.as_ref().unwrap().try_send(1).unwrap();
+            s.notify.notify_one();
+            s.event.set();
+            s.tx = None; // drops the last sender
+            s.log.push("signalled, still inside with_state");
+        });
+        t.state().log.push("signaller continues");
+        t.yield_now()?;
+        t.state().log.push("signaller after its yield point");
+        Ok(())
+    })
+    .unwrap();
+    d.run().unwrap();
+    assert_eq!(
+        d.state().log,
+        [
+            "signalled, still inside with_state",
+            "signaller continues",
+            "receiver ran",
+            // The channel is closed and empty by now: no wait.
+            "receiver saw close",
+            "notified ran",
+            "event ran",
+            "signaller after its yield point",
+        ]
+    );
+}
