@@ -193,7 +193,7 @@ struct Table {
 impl Drop for Table {
     fn drop(&mut self) {
         for slot in &self.slots {
-            // SAFETY: `body` came from `Box::into_raw` in `Table::claim` and
+            // SAFETY: `body` came from `Box::leak` in `Table::claim` and
             // is freed only here. No coroutine is live when the table is
             // dropped (the owner tears them down first), and `Storage` is
             // plain bytes, so nothing in it needs dropping.
@@ -750,7 +750,7 @@ fn budget_error(limit: usize) -> Error {
 
 /// The stage's owning pointer to its core.
 ///
-/// Invariant: `core` came from `Box::into_raw` and is freed only by `drop`
+/// Invariant: `core` came from `Box::leak` and is freed only by `drop`
 /// or `into_state`, after every coroutine has ended.
 pub(crate) struct Owner<S: 'static> {
     core: NonNull<Core<S>>,
@@ -847,14 +847,7 @@ impl<S: 'static> Owner<S> {
         // SAFETY: the core is live; see `stats` for `&self`.
         let this = unsafe { (*self.core.as_ptr()).stage };
         if stage != this {
-            return Err(Error::new(
-                ErrorKind::ForeignStage,
-                Some(id),
-                Detail::Stage {
-                    handle: stage.0.get(),
-                    this: this.0.get(),
-                },
-            ));
+            return Err(foreign_stage(stage, this, id));
         }
         // SAFETY: as above.
         let table = unsafe { table_ref(self.core) };
@@ -937,7 +930,7 @@ impl<S: 'static> Owner<S> {
         let mut this = ManuallyDrop::new(self);
         let panic = this.teardown_all();
         // SAFETY: every coroutine has ended, so no `Link` points to the core
-        // any more; the core came from `Box::into_raw` (Owner invariant) and
+        // any more; the core came from `Box::leak` (Owner invariant) and
         // `this` is never dropped, so it is freed exactly once. The state is
         // moved out of its `ManuallyDrop` exactly once, just before.
         let state = unsafe {
@@ -955,7 +948,7 @@ impl<S: 'static> Drop for Owner<S> {
     fn drop(&mut self) {
         let panic = self.teardown_all();
         // SAFETY: every coroutine has ended, so no `Link` points to the core
-        // any more; the core came from `Box::into_raw` and is freed once.
+        // any more; the core came from `Box::leak` and is freed once.
         // The state is dropped before the pooled stacks and the table.
         unsafe {
             let mut core = Box::from_raw(self.core.as_ptr());

@@ -179,11 +179,11 @@ impl Mapped {
         let low = base - self.size;
         let pages = self.size / page;
         let mut resident = vec![0u8; pages];
+        let addr = low as *mut libc::c_void;
         // SAFETY: `low..base` is the usable part of this stack's mapping
         // (page-aligned: the mapping starts on a page boundary and `size`
         // is a whole number of pages), and `resident` has one byte per page.
-        let rc =
-            unsafe { libc::mincore(low as *mut libc::c_void, self.size, resident.as_mut_ptr()) };
+        let rc = unsafe { libc::mincore(addr, self.size, resident.as_mut_ptr()) };
         if rc != 0 {
             return (self.size, None);
         }
