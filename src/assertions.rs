@@ -17,9 +17,10 @@ assert_not_impl_any!(Handle<u8, u8, u8>: Send, Sync);
 assert_not_impl_any!(Co<u32>: Clone, Copy, Default);
 assert_not_impl_any!(Stage<u32>: Clone, Default);
 
-// Handles are plain copyable ids: 16 bytes (stage id, slot, generation).
+// Handles are plain copyable ids: 24 bytes (stage id, slot index and
+// generation, and the slot's address for a lookup-free resume).
 assert_impl_all!(Handle<u8, u8, u8>: Copy, Clone, Eq, std::hash::Hash, std::fmt::Debug);
-assert_eq_size!(Handle<u8, u8, u8>, [u64; 2]);
+assert_eq_size!(Handle<u8, u8, u8>, [u64; 3]);
 
 // Effects are free: interrupts are zero-sized.
 assert_eq_size!(Interrupt<Yields>, ());

@@ -6,6 +6,7 @@ use std::marker::PhantomData;
 use std::num::NonZeroU64;
 
 use crate::error::CoroutineId;
+use crate::raw::SlotRef;
 
 /// Identifies a stage. Unique for the life of the process: stage ids are
 /// never reused, so a handle can never be mistaken for one of a stage
@@ -45,14 +46,19 @@ impl StageId {
 pub struct Handle<I, Y, R> {
     pub(crate) stage: StageId,
     pub(crate) id: CoroutineId,
+    /// The address of the coroutine's slot in its stage, so that `resume`
+    /// finds the slot without a lookup. Used only after `stage` has been
+    /// checked against the stage it is given to (see `raw`'s module docs).
+    pub(crate) slot: SlotRef,
     marker: PhantomData<*mut (I, Y, R)>,
 }
 
 impl<I, Y, R> Handle<I, Y, R> {
-    pub(crate) fn new(stage: StageId, id: CoroutineId) -> Self {
+    pub(crate) fn new(stage: StageId, id: CoroutineId, slot: SlotRef) -> Self {
         Handle {
             stage,
             id,
+            slot,
             marker: PhantomData,
         }
     }

@@ -261,6 +261,7 @@ impl<S: 'static> Stage<S> {
     ///
     /// Fails, giving `body` back, if a stack cannot be had (see
     /// [`ErrorKind`](crate::ErrorKind)).
+    #[inline]
     pub fn spawn<I, Y, R, F>(&mut self, body: F) -> Result<Handle<I, Y, R>, SpawnError<F>>
     where
         I: 'static,

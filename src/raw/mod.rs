@@ -51,22 +51,24 @@
 //!
 //! Inside the core, library code never forms a `&mut Core<S>`: it projects
 //! raw pointers to the `state`, `table` and `pool` fields separately, and
-//! holds a `&mut Table` only between switches, never across one. A running
-//! coroutine stays in its slot's *body*, a separate heap allocation that
-//! never moves and that nothing but its own `Running` guard touches while
-//! the slot is `RUNNING`; so the table may grow, and other slots may be
-//! searched and borrowed, during a nested `spawn` or `resume` without
-//! aliasing the running coroutine.
+//! holds a `&mut Table` only between switches, never across one. Each slot
+//! is its own heap allocation that never moves, and no reference to a whole
+//! slot is ever formed: a running coroutine stays in its slot's *body*,
+//! which nothing but its own `Running` guard touches while the slot is
+//! `RUNNING`; the slot's tag is read and written by value; its metadata is
+//! borrowed only through the table. So the table may grow, and other slots
+//! may be searched and borrowed, during a nested `spawn` or `resume`
+//! without aliasing the running coroutine.
 //!
 //! # The coroutine table
 //!
 //! ```text
-//!   Table.slots:  [ Slot 0 | Slot 1 | Slot 2 | ... ]      (may reallocate)
-//!   Slot { tag: generation << 8 | status, teardown, body: NonNull<Storage>,
-//!          stack: Option<Mapped>, name }
-//!                                      |
-//!                                      v  own allocation, never moves
-//!                             Storage [ corosensei Coroutine ]
+//!   Table.slots:  [ SlotRef 0 | SlotRef 1 | ... ]          (may reallocate)
+//!                      |
+//!                      v  own allocation, never moves, freed with the table
+//!   Slot { tag: generation << 8 | status,
+//!          body: [ corosensei Coroutine ],
+//!          meta: { teardown, stack: Option<Mapped>, name } }
 //!
 //!   status:  VACANT --spawn--> READY --resume--> RUNNING --suspend--> READY
 //!                                |                  |
@@ -76,20 +78,24 @@
 //!   ended --spawn (generation + 1)--> READY
 //! ```
 //!
-//! The hot path checks a handle with one comparison: the slot's tag must
-//! equal `generation << 8 | READY`. An ended slot keeps its (idle) stack,
-//! so the next spawn into it, which the LIFO free list makes the common case,
-//! reuses stack and slot in place.
+//! A handle carries its stage id, its slot's index and generation, and its
+//! slot's address. The hot path checks it with two comparisons and no
+//! lookup: the stage id must be this stage's, and then (only then) the
+//! slot at that address, which the stage check proves is one of this
+//! stage's live slots, must have the tag `generation << 8 | READY`. An
+//! ended slot keeps its (idle) stack, so the next spawn into it, which the
+//! LIFO free list makes the common case, reuses stack and slot in place.
 //!
 //! `body` holds the corosensei coroutine, type-erased: it is written as a
 //! `Coroutine<Wake<I>, Y, Eff<Yields, R>, StackRef>` by `spawn::<S, I, Y,
 //! R, _>` and read back as the same type by `resume`/`cancel` through a
 //! `Handle<I, Y, R>`. That the types agree follows from the handle check:
-//! the stage id is unique in the process (so `S` matches), and the pair
-//! (slot index, generation) names exactly one spawn (so `I`, `Y`, `R`
-//! match). Generations never wrap: a slot whose generation reaches
-//! `u32::MAX` is retired. The stage's teardown, which has no handle, uses
-//! the `teardown` function pointer stored with the body by the same spawn.
+//! the stage id is unique in the process (so `S` matches, and the slot
+//! address is this stage's), and the pair (slot, generation) names exactly
+//! one spawn (so `I`, `Y`, `R` match). Generations never wrap: a slot whose
+//! generation reaches `u32::MAX` is retired. The stage's teardown, which
+//! has no handle, uses the `teardown` function pointer stored with the body
+//! by the same spawn.
 
 mod overflow;
 mod stack;
@@ -122,9 +128,7 @@ type Inner<I, Y, R> = Coroutine<Wake<I>, Y, Eff<Yields, R>, stack::StackRef>;
 
 /// Untyped space for an [`Inner`]. Every `Inner<I, Y, R>` has the same few
 /// fields (corosensei keeps the closure on the coroutine's own stack);
-/// `spawn` checks at compile time that it fits. Each slot owns one, in its
-/// own heap allocation, so a coroutine never moves while it runs, even when
-/// the table grows under it.
+/// `spawn` checks at compile time that it fits.
 #[repr(C, align(16))]
 struct Storage(MaybeUninit<[u8; 64]>);
 
@@ -136,6 +140,8 @@ mod status {
     /// Suspended or not started: the body holds the coroutine.
     pub(super) const READY: u8 = 1;
     /// Running, or on the chain of resumes below the running coroutine.
+    /// Must be `READY + 1`: the hot path flips between the two by adding
+    /// and subtracting one.
     pub(super) const RUNNING: u8 = 2;
     /// Ended by returning.
     pub(super) const RETURNED: u8 = 3;
@@ -164,14 +170,31 @@ const fn tag_generation(tag: u64) -> u32 {
 /// `core` (a `Core<S>` for the `S` it was instantiated with).
 type TeardownFn = unsafe fn(core: NonNull<()>, index: u32);
 
+/// One coroutine slot, in its own heap allocation: allocated by
+/// `Table::claim`, never moved, freed only when the table is dropped. So a
+/// [`SlotRef`] taken from a table stays valid while the table lives, a
+/// running coroutine never moves even when the table grows under it, and a
+/// handle can carry its slot's address (checked against the stage before
+/// it is used; see the module docs).
+///
+/// Its three parts are reached separately, through raw pointers, and no
+/// reference to a whole `Slot` is ever formed: `body` belongs to the slot's
+/// `Running` guard while the slot is `RUNNING` (and to no one else), `tag`
+/// is read and written by value, and `meta` is borrowed only by the table's
+/// own code, between switches.
+#[repr(C)]
 struct Slot {
     /// Generation and status; see [`tag`].
     tag: u64,
+    /// Holds the coroutine while the slot is `READY` or `RUNNING`.
+    body: Storage,
+    meta: SlotMeta,
+}
+
+/// What the table keeps about a slot besides its coroutine and its tag.
+struct SlotMeta {
     /// Written together with the body by `spawn`, for the same types.
     teardown: Option<TeardownFn>,
-    /// Holds the coroutine while the slot is `READY` or `RUNNING`.
-    /// Allocated with the slot, freed with the table, never moved.
-    body: NonNull<Storage>,
     /// The stack of the slot's coroutine while it is live. After it ended:
     /// either `None`, or an idle stack kept for the next coroutine spawned
     /// into this slot (counted in `Table::idle`).
@@ -179,8 +202,77 @@ struct Slot {
     name: Option<Box<str>>,
 }
 
+/// The address of a [`Slot`], as kept by the table and by handles.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SlotRef(NonNull<Slot>);
+
+// SAFETY: a `SlotRef` is only an address; by itself it grants no access.
+// It is dereferenced only by this module, through the stage (or a
+// coroutine of the stage) that owns the slot, after the stage check, and
+// the stage is `!Send`, so that happens on the stage's thread. Handles,
+// which carry a `SlotRef` outside the table, stay `!Send` and `!Sync`
+// through their own marker (checked in `assertions.rs`); these impls only
+// keep a raw pointer from being the reason named in that error.
+unsafe impl Send for SlotRef {}
+// SAFETY: as for `Send`: shared access to the address alone reads nothing.
+unsafe impl Sync for SlotRef {}
+
+impl SlotRef {
+    /// The slot's tag.
+    ///
+    /// # Safety
+    ///
+    /// The table that owns the slot has not been dropped.
+    #[inline(always)]
+    unsafe fn tag(self) -> u64 {
+        // SAFETY: the slot is allocated (caller); `tag` is read by value,
+        // and no reference to it is ever held across other code.
+        unsafe { ptr::addr_of!((*self.0.as_ptr()).tag).read() }
+    }
+
+    /// Sets the slot's tag.
+    ///
+    /// # Safety
+    ///
+    /// As for [`tag`](SlotRef::tag).
+    #[inline(always)]
+    unsafe fn set_tag(self, tag: u64) {
+        // SAFETY: as in `tag`, for a write.
+        unsafe { ptr::addr_of_mut!((*self.0.as_ptr()).tag).write(tag) }
+    }
+
+    /// The address of the slot's body, as the coroutine type the caller
+    /// knows it holds. Plain address arithmetic: creates no reference and
+    /// reads nothing.
+    #[inline(always)]
+    fn body<T>(self) -> *mut T {
+        self.0
+            .as_ptr()
+            .wrapping_byte_add(std::mem::offset_of!(Slot, body))
+            .cast::<T>()
+    }
+
+    /// The slot's metadata, for code that holds the table's unique borrow
+    /// but already has the slot's address (no bounds check).
+    ///
+    /// # Safety
+    ///
+    /// The slot belongs to `table`, which the caller borrows mutably for as
+    /// long as the returned reference is used.
+    #[inline(always)]
+    unsafe fn meta(self, table: &mut Table) -> &mut SlotMeta {
+        let _ = table;
+        // SAFETY: the slot is allocated while its table lives, and slot
+        // metadata is reached only through a borrow of the table (here,
+        // the caller's `&mut`), so this is the only reference to it.
+        unsafe { &mut *ptr::addr_of_mut!((*self.0.as_ptr()).meta) }
+    }
+}
+
 struct Table {
-    slots: Vec<Slot>,
+    /// Every slot ever claimed, by index. The vector may reallocate; the
+    /// slots it points to do not move.
+    slots: Vec<SlotRef>,
     /// Indices of ended slots, reused last-in first-out (the most recently
     /// used stack is the warmest).
     free: Vec<u32>,
@@ -193,24 +285,65 @@ struct Table {
 impl Drop for Table {
     fn drop(&mut self) {
         for slot in &self.slots {
-            // SAFETY: `body` came from `Box::leak` in `Table::claim` and
-            // is freed only here. No coroutine is live when the table is
-            // dropped (the owner tears them down first), and `Storage` is
-            // plain bytes, so nothing in it needs dropping.
-            drop(unsafe { Box::from_raw(slot.body.as_ptr()) });
+            // SAFETY: every slot came from `Box::leak` in `Table::claim` and
+            // is freed only here, once. No coroutine is live when the table
+            // is dropped (the owner tears them down first), so no `Running`
+            // guard or handle check can reach the slot again; `Storage` is
+            // plain bytes, so dropping the box drops only the metadata.
+            drop(unsafe { Box::from_raw(slot.0.as_ptr()) });
         }
     }
 }
 
 impl Table {
+    /// The tag of the slot at `index`, if one was ever claimed there.
+    #[inline]
+    fn tag_at(&self, index: u32) -> Option<u64> {
+        let slot = *self.slots.get(index as usize)?;
+        // SAFETY: the slot came from `claim` and is freed only when the
+        // table is dropped; `&self` keeps the table alive.
+        Some(unsafe { slot.tag() })
+    }
+
+    /// Sets the tag of the slot at `index`.
+    #[inline]
+    fn set_tag_at(&mut self, index: u32, tag: u64) {
+        // SAFETY: as in `tag_at`.
+        unsafe { self.slots[index as usize].set_tag(tag) }
+    }
+
+    /// The metadata of the slot at `index`, if one was ever claimed there.
+    #[inline]
+    fn meta(&self, index: u32) -> Option<&SlotMeta> {
+        let slot = *self.slots.get(index as usize)?;
+        // SAFETY: the slot is allocated while the table lives (see
+        // `tag_at`). Slot metadata is reached only through `meta` and
+        // `meta_mut`, which borrow the table, so no `&mut` to it is alive.
+        Some(unsafe { &*ptr::addr_of!((*slot.0.as_ptr()).meta) })
+    }
+
+    /// The metadata of the slot at `index`, which must exist.
+    #[inline]
+    fn meta_mut(&mut self, index: u32) -> &mut SlotMeta {
+        let slot = self.slots[index as usize];
+        // SAFETY: as in `meta`; `&mut self` makes this the only reference
+        // to the slot's metadata.
+        unsafe { &mut *ptr::addr_of_mut!((*slot.0.as_ptr()).meta) }
+    }
+
+    /// The name of the coroutine `id`, if it is the slot's occupant and has
+    /// one.
+    fn name(&self, id: CoroutineId) -> Option<&str> {
+        if tag_generation(self.tag_at(id.index)?) != id.generation {
+            return None;
+        }
+        self.meta(id.index)?.name.as_deref()
+    }
+
     #[cold]
     #[inline(never)]
     fn error(&self, kind: ErrorKind, id: CoroutineId) -> Error {
-        let name = match self.slots.get(id.index as usize) {
-            Some(slot) if tag_generation(slot.tag) == id.generation => slot.name.as_deref(),
-            _ => None,
-        };
-        Error::new(kind, Some(id), Detail::None).with_name(name)
+        Error::new(kind, Some(id), Detail::None).with_name(self.name(id))
     }
 
     /// Why `id` cannot be resumed now.
@@ -218,10 +351,9 @@ impl Table {
     #[inline(never)]
     fn lease_error(&self, id: CoroutineId) -> Error {
         let status = self
-            .slots
-            .get(id.index as usize)
-            .filter(|slot| tag_generation(slot.tag) == id.generation)
-            .map(|slot| tag_status(slot.tag));
+            .tag_at(id.index)
+            .filter(|&tag| tag_generation(tag) == id.generation)
+            .map(tag_status);
         let kind = match status {
             Some(status::RUNNING) => ErrorKind::Running,
             Some(status::RETURNED) => ErrorKind::Finished,
@@ -236,10 +368,10 @@ impl Table {
     /// its status `VACANT`. An idle stack it holds stays in it.
     fn claim(&mut self) -> CoroutineId {
         while let Some(index) = self.free.pop() {
-            let slot = &mut self.slots[index as usize];
-            debug_assert!(tag_status(slot.tag) >= status::RETURNED);
-            if let Some(next) = tag_generation(slot.tag).checked_add(1) {
-                slot.tag = tag(next, status::VACANT);
+            let old = self.tag_at(index).expect("free slots exist");
+            debug_assert!(tag_status(old) >= status::RETURNED);
+            if let Some(next) = tag_generation(old).checked_add(1) {
+                self.set_tag_at(index, tag(next, status::VACANT));
                 return CoroutineId {
                     index,
                     generation: next,
@@ -247,19 +379,21 @@ impl Table {
             }
             // Generation exhausted: retire the slot for good, so that no
             // handle can ever match a later occupant.
-            if slot.stack.take().is_some() {
+            if self.meta_mut(index).stack.take().is_some() {
                 self.idle -= 1;
             }
         }
         let index = u32::try_from(self.slots.len()).expect("more than 2^32 coroutine slots");
-        let body = NonNull::from(Box::leak(Box::new(Storage(MaybeUninit::uninit()))));
-        self.slots.push(Slot {
+        let slot = Box::new(Slot {
             tag: tag(0, status::VACANT),
-            teardown: None,
-            body,
-            stack: None,
-            name: None,
+            body: Storage(MaybeUninit::uninit()),
+            meta: SlotMeta {
+                teardown: None,
+                stack: None,
+                name: None,
+            },
         });
+        self.slots.push(SlotRef(NonNull::from(Box::leak(slot))));
         CoroutineId {
             index,
             generation: 0,
@@ -269,8 +403,9 @@ impl Table {
     /// Drops every idle stack kept in ended slots.
     #[cold]
     fn release_idle(&mut self) {
-        for &index in &self.free {
-            self.slots[index as usize].stack = None;
+        for i in 0..self.free.len() {
+            let index = self.free[i];
+            self.meta_mut(index).stack = None;
         }
         self.idle = 0;
     }
@@ -330,42 +465,47 @@ unsafe fn pool<'a, S>(core: NonNull<Core<S>>) -> &'a mut stack::Pool {
 /// `PANICKED`.
 struct Running<S, I, Y, R> {
     core: NonNull<Core<S>>,
+    slot: SlotRef,
     id: CoroutineId,
-    body: NonNull<Inner<I, Y, R>>,
+    marker: std::marker::PhantomData<*mut Inner<I, Y, R>>,
 }
 
 impl<S, I, Y, R> Running<S, I, Y, R> {
-    /// Checks `id` against the stage and the slot and marks it `RUNNING`.
+    /// Checks `handle` against the stage and its slot, and marks the slot
+    /// `RUNNING`.
     ///
     /// # Safety
     ///
-    /// `core` is live and its table not borrowed. If `id` passes the check,
-    /// the slot's body holds an `Inner<I, Y, R>`: the caller got `id` from a
-    /// `Handle<I, Y, R>` of this stage (see the module docs).
+    /// `core` is live, `stage` is its id and its table is not borrowed. The
+    /// caller got `handle` as a `Handle<I, Y, R>`, so if the check passes,
+    /// the slot's body holds an `Inner<I, Y, R>` (see the module docs).
     #[inline(always)]
     unsafe fn start(
         core: NonNull<Core<S>>,
         stage: StageId,
-        id: CoroutineId,
+        handle: &Handle<I, Y, R>,
     ) -> Result<Self, Error> {
-        // SAFETY: `core` is live (caller).
-        let this_stage = unsafe { (*core.as_ptr()).stage };
-        if stage != this_stage {
-            return Err(foreign_stage(stage, this_stage, id));
+        if handle.stage != stage {
+            return Err(foreign_stage(handle.stage, stage, handle.id));
         }
-        // SAFETY: the table is not borrowed elsewhere (caller).
-        let table = unsafe { table(core) };
-        match table.slots.get_mut(id.index as usize) {
-            Some(slot) if slot.tag == tag(id.generation, status::READY) => {
-                slot.tag = tag(id.generation, status::RUNNING);
-                Ok(Running {
-                    core,
-                    id,
-                    body: slot.body.cast(),
-                })
-            }
-            _ => Err(table.lease_error(id)),
+        let slot = handle.slot;
+        let ready = tag(handle.id.generation, status::READY);
+        // SAFETY: the handle's stage is this live core's stage, and stage
+        // ids are unique in the process, so the handle was made by this
+        // core's `spawn` and `slot` is one of its table's slots, which live
+        // as long as the core.
+        if unsafe { slot.tag() } != ready {
+            // SAFETY: the core is live and its table not borrowed (caller).
+            return Err(unsafe { lease_error(core, handle.id) });
         }
+        // SAFETY: as above.
+        unsafe { slot.set_tag(ready + 1) };
+        Ok(Running {
+            core,
+            slot,
+            id: handle.id,
+            marker: std::marker::PhantomData,
+        })
     }
 
     /// The coroutine.
@@ -373,34 +513,33 @@ impl<S, I, Y, R> Running<S, I, Y, R> {
     fn co(&mut self) -> &mut Inner<I, Y, R> {
         // SAFETY: the slot is `RUNNING`, so its body holds an initialized
         // `Inner<I, Y, R>` (see `start`) that no one else touches: nested
-        // code reaches other slots' bodies only, and never forms a reference
-        // covering this one. The body allocation never moves.
-        unsafe { self.body.as_mut() }
+        // code reaches other slots' bodies only, never forms a reference to
+        // a whole slot, and the slot never moves.
+        unsafe { &mut *self.slot.body::<Inner<I, Y, R>>() }
     }
 
     /// The coroutine suspended again: mark it `READY`.
     #[inline(always)]
     fn suspended(self) {
         let this = ManuallyDrop::new(self);
-        // SAFETY: the core outlives every running coroutine (module docs,
-        // part 4) and no switch is in progress, so the table is not borrowed.
-        let table = unsafe { table(this.core) };
-        table.slots[this.id.index as usize].tag = tag(this.id.generation, status::READY);
+        // SAFETY: the core, and so the slot, outlives every running
+        // coroutine (module docs, part 4).
+        unsafe { this.slot.set_tag(tag(this.id.generation, status::READY)) };
     }
 
     /// The coroutine is done: drop it, then end the slot, keeping its stack
     /// for reuse.
-    #[inline]
+    #[inline(always)]
     fn finish(self, end: u8) {
         let mut this = ManuallyDrop::new(self);
         debug_assert!(this.co().done());
         // SAFETY: the coroutine has completed, so dropping it runs no user
         // code; it is dropped once, and the slot stops being `RUNNING` below,
         // so nothing reads the body as a coroutine again.
-        unsafe { ptr::drop_in_place(this.body.as_ptr()) };
+        unsafe { ptr::drop_in_place(this.slot.body::<Inner<I, Y, R>>()) };
         // SAFETY: the coroutine that ran on the stack is gone, so the stack
         // may be reused (stack module invariant).
-        unsafe { end_slot(this.core, this.id, end, true) };
+        unsafe { end_slot(this.core, this.slot, this.id, end, true) };
     }
 }
 
@@ -412,7 +551,7 @@ impl<S, I, Y, R> Drop for Running<S, I, Y, R> {
             // The panic came out of the coroutine, which is therefore
             // complete (corosensei marks it done before resuming the panic).
             // SAFETY: dropped exactly once, here; the slot ends below.
-            unsafe { ptr::drop_in_place(self.body.as_ptr()) };
+            unsafe { ptr::drop_in_place(self.slot.body::<Inner<I, Y, R>>()) };
             true
         } else {
             // The panic came from our side of the switch (a destructor of a
@@ -423,8 +562,20 @@ impl<S, I, Y, R> Drop for Running<S, I, Y, R> {
             false
         };
         // SAFETY: `recycle` is true only if the coroutine was dropped above.
-        unsafe { end_slot(self.core, self.id, status::PANICKED, recycle) };
+        unsafe { end_slot(self.core, self.slot, self.id, status::PANICKED, recycle) };
     }
+}
+
+/// Why the coroutine `id` of the core at `core` cannot be resumed now.
+///
+/// # Safety
+///
+/// `core` is live and its table not borrowed.
+#[cold]
+#[inline(never)]
+unsafe fn lease_error<S>(core: NonNull<Core<S>>, id: CoroutineId) -> Error {
+    // SAFETY: guaranteed by the caller.
+    unsafe { table_ref(core) }.lease_error(id)
 }
 
 #[cold]
@@ -440,40 +591,54 @@ fn foreign_stage(handle: StageId, this: StageId, id: CoroutineId) -> Error {
     )
 }
 
-/// Ends the slot of `id`: marks it, keeps, releases or leaks its stack, and
-/// puts it on the free list.
+/// Ends the slot of `id` (at `slot`): marks it, keeps, releases or leaks
+/// its stack, and puts it on the free list. The slot's `teardown` is left
+/// as it is: it is read only while the slot is `READY`, and the next spawn
+/// into the slot overwrites it.
 ///
 /// # Safety
 ///
-/// `core` is live, its table not borrowed, the slot is `RUNNING`, and if
-/// `recycle` is true the coroutine that ran on the slot's stack has been
-/// dropped.
-#[inline]
-unsafe fn end_slot<S>(core: NonNull<Core<S>>, id: CoroutineId, end: u8, recycle: bool) {
+/// `core` is live, its table not borrowed, `slot` is the slot of `id` in
+/// that table and is `RUNNING`, and if `recycle` is true the coroutine that
+/// ran on the slot's stack has been dropped.
+#[inline(always)]
+unsafe fn end_slot<S>(
+    core: NonNull<Core<S>>,
+    slot: SlotRef,
+    id: CoroutineId,
+    end: u8,
+    recycle: bool,
+) {
     // SAFETY: guaranteed by the caller; the pool is a separate field.
     let (table, pool) = unsafe { (table(core), pool(core)) };
-    let slot = &mut table.slots[id.index as usize];
-    debug_assert_eq!(slot.tag, tag(id.generation, status::RUNNING));
-    slot.tag = tag(id.generation, end);
-    slot.teardown = None;
+    // SAFETY: the slot belongs to this live table (caller).
+    unsafe {
+        debug_assert_eq!(slot.tag(), tag(id.generation, status::RUNNING));
+        slot.set_tag(tag(id.generation, end));
+    }
     table.free.push(id.index);
     table.live -= 1;
+    let keep = recycle && table.idle + pool.pooled() < pool.max_pooled();
+    if keep {
+        // Kept in the slot for the next coroutine spawned into it.
+        table.idle += 1;
+        return;
+    }
+    // SAFETY: the slot belongs to `table`, borrowed mutably here.
+    let meta = unsafe { slot.meta(table) };
     if !recycle {
         // A stack whose coroutine may still have frames on it is never
         // unmapped or reused.
-        std::mem::forget(slot.stack.take());
-    } else if table.idle + pool.pooled() < pool.max_pooled() {
-        // Kept in the slot for the next coroutine spawned into it.
-        table.idle += 1;
+        std::mem::forget(meta.stack.take());
     } else {
-        drop_stack(slot);
+        drop_stack(meta);
     }
 }
 
 #[cold]
 #[inline(never)]
-fn drop_stack(slot: &mut Slot) {
-    slot.stack = None;
+fn drop_stack(meta: &mut SlotMeta) {
+    meta.stack = None;
 }
 
 /// Resumes the coroutine of `handle` with `input`.
@@ -486,11 +651,12 @@ fn drop_stack(slot: &mut Slot) {
 #[inline(always)]
 unsafe fn resume<S, I, Y, R>(
     core: NonNull<Core<S>>,
+    stage: StageId,
     handle: Handle<I, Y, R>,
     input: I,
 ) -> Result<Resumed<Y, R>, ResumeError<I>> {
     // SAFETY: the handle's types are the slot's types (module docs).
-    let mut running = match unsafe { Running::<S, I, Y, R>::start(core, handle.stage, handle.id) } {
+    let mut running = match unsafe { Running::start(core, stage, &handle) } {
         Ok(running) => running,
         Err(error) => return Err(ResumeError::new(error, input)),
     };
@@ -552,10 +718,11 @@ fn run_cancel<I, Y, R>(co: &mut Inner<I, Y, R>) -> Option<R> {
 /// As for [`resume`].
 unsafe fn cancel<S, I, Y, R>(
     core: NonNull<Core<S>>,
+    stage: StageId,
     handle: Handle<I, Y, R>,
 ) -> Result<Option<R>, Error> {
     // SAFETY: the handle's types are the slot's types (module docs).
-    let mut running = unsafe { Running::<S, I, Y, R>::start(core, handle.stage, handle.id) }?;
+    let mut running = unsafe { Running::start(core, stage, &handle) }?;
     let value = run_cancel(running.co());
     running.finish(status::CANCELLED);
     Ok(value)
@@ -569,15 +736,18 @@ unsafe fn cancel<S, I, Y, R>(
 /// at `index` is `READY` and was filled by `spawn::<S, I, Y, R, _>`.
 unsafe fn teardown<S, I, Y, R>(core: NonNull<()>, index: u32) {
     let core = core.cast::<Core<S>>();
-    // SAFETY: the core is live (caller); the stage id is its own.
-    let (stage, generation) = unsafe {
-        let generation = tag_generation(table(core).slots[index as usize].tag);
-        ((*core.as_ptr()).stage, generation)
+    // SAFETY: the core is live and its table not borrowed (caller).
+    let (stage, table) = unsafe { ((*core.as_ptr()).stage, table_ref(core)) };
+    let tag = table.tag_at(index).expect("the slot exists");
+    let id = CoroutineId {
+        index,
+        generation: tag_generation(tag),
     };
-    let id = CoroutineId { index, generation };
-    // SAFETY: the slot is `READY` and holds an `Inner<I, Y, R>` (caller).
-    let mut running = unsafe { Running::<S, I, Y, R>::start(core, stage, id) }
-        .expect("a ready slot can be started");
+    let handle = Handle::<I, Y, R>::new(stage, id, table.slots[index as usize]);
+    // SAFETY: the slot is `READY` and holds an `Inner<I, Y, R>` (caller),
+    // which is what `handle` claims.
+    let mut running =
+        unsafe { Running::start(core, stage, &handle) }.expect("a ready slot can be started");
     drop(run_cancel(running.co()));
     running.finish(status::CANCELLED);
 }
@@ -628,18 +798,22 @@ fn claim_with_stack(
     table: &mut Table,
     pool: &mut stack::Pool,
     size: usize,
-) -> Result<CoroutineId, Error> {
+) -> Result<(CoroutineId, SlotRef), Error> {
     if let Some(&index) = table.free.last() {
-        let slot = &mut table.slots[index as usize];
-        let generation = tag_generation(slot.tag);
-        if generation != u32::MAX && slot.stack.as_ref().is_some_and(|s| s.size() == size) {
+        let slot = table.slots[index as usize];
+        // SAFETY: `slot` is one of `table`'s slots, and `table` is borrowed
+        // mutably here.
+        let (generation, meta) = unsafe { (tag_generation(slot.tag()), slot.meta(table)) };
+        if generation != u32::MAX && meta.stack.as_ref().is_some_and(|s| s.size() == size) {
             table.free.pop();
             table.idle -= 1;
-            slot.tag = tag(generation + 1, status::VACANT);
-            return Ok(CoroutineId {
+            let id = CoroutineId {
                 index,
                 generation: generation + 1,
-            });
+            };
+            // SAFETY: as above.
+            unsafe { slot.set_tag(tag(id.generation, status::VACANT)) };
+            return Ok((id, slot));
         }
     }
     claim_with_stack_slow(table, pool, size)
@@ -651,7 +825,7 @@ fn claim_with_stack_slow(
     table: &mut Table,
     pool: &mut stack::Pool,
     size: usize,
-) -> Result<CoroutineId, Error> {
+) -> Result<(CoroutineId, SlotRef), Error> {
     let stack = match pool.take(size) {
         Err(error) if error.kind() == ErrorKind::StackLimit && table.idle > 0 => {
             // Our own idle stacks hold maps: give them back, try again.
@@ -661,13 +835,12 @@ fn claim_with_stack_slow(
         other => other?,
     };
     let id = table.claim();
-    let slot = &mut table.slots[id.index as usize];
-    if let Some(idle) = slot.stack.replace(stack) {
+    if let Some(idle) = table.meta_mut(id.index).stack.replace(stack) {
         // The slot kept an idle stack of another size: move it to the pool.
         table.idle -= 1;
         pool.give(idle);
     }
-    Ok(id)
+    Ok((id, table.slots[id.index as usize]))
 }
 
 /// # Safety
@@ -706,12 +879,13 @@ where
             Err(error) => return Err((error, body)),
         },
     };
-    let id = match claim_with_stack(table, pool, size) {
-        Ok(id) => id,
+    let (id, slot) = match claim_with_stack(table, pool, size) {
+        Ok(claimed) => claimed,
         Err(error) => return Err((error, body)),
     };
-    let slot = &mut table.slots[id.index as usize];
-    let stack = slot.stack.as_ref().expect("claimed with a stack");
+    // SAFETY: `slot` is one of `table`'s slots, borrowed mutably here.
+    let meta = unsafe { slot.meta(table) };
+    let stack = meta.stack.as_ref().expect("claimed with a stack");
     stack.set_occupant(id, options.name.as_deref());
     let wrapper = move |yielder: &Yielder<Wake<I>, Y>, first: Wake<I>| -> Eff<Yields, R> {
         let input = match first {
@@ -722,6 +896,7 @@ where
         };
         let mut co = Co::from_link(Link {
             core,
+            stage,
             yielder: NonNull::from(yielder),
             id,
             cancelling: false,
@@ -731,15 +906,17 @@ where
     };
     let co: Inner<I, Y, R> = Coroutine::with_stack(stack.stack_ref(), wrapper);
     // SAFETY: `Storage` fits an `Inner<I, Y, R>` (checked above); the slot
-    // is `VACANT` (fresh from `claim`), so its body holds no coroutine.
-    unsafe { ptr::write(slot.body.as_ptr().cast::<Inner<I, Y, R>>(), co) };
-    slot.teardown = Some(teardown::<S, I, Y, R>);
-    if slot.name.is_some() || options.name.is_some() {
-        slot.name = options.name.clone();
+    // is `VACANT` (fresh from `claim`), so its body holds no coroutine, and
+    // no reference to the body exists.
+    unsafe { ptr::write(slot.body::<Inner<I, Y, R>>(), co) };
+    meta.teardown = Some(teardown::<S, I, Y, R>);
+    if meta.name.is_some() || options.name.is_some() {
+        meta.name = options.name.clone();
     }
-    slot.tag = tag(id.generation, status::READY);
+    // SAFETY: `slot` is one of `table`'s slots.
+    unsafe { slot.set_tag(tag(id.generation, status::READY)) };
     table.live += 1;
-    Ok(Handle::new(stage, id))
+    Ok(Handle::new(stage, id, slot))
 }
 
 #[cold]
@@ -754,6 +931,9 @@ fn budget_error(limit: usize) -> Error {
 /// or `into_state`, after every coroutine has ended.
 pub(crate) struct Owner<S: 'static> {
     core: NonNull<Core<S>>,
+    /// The core's stage id, kept here too so that checking a handle reads
+    /// no memory behind `core`.
+    stage: StageId,
     /// `*mut S`: invariant in `S`, `!Send`, `!Sync`.
     marker: std::marker::PhantomData<*mut S>,
 }
@@ -768,6 +948,7 @@ pub(crate) struct CoreConfig {
 impl<S: 'static> Owner<S> {
     pub(crate) fn new(state: S, config: CoreConfig) -> Owner<S> {
         overflow::ensure_alt_stack();
+        let stage = StageId::fresh();
         let core = Box::new(Core {
             state: ManuallyDrop::new(state),
             table: Table {
@@ -777,11 +958,12 @@ impl<S: 'static> Owner<S> {
                 idle: 0,
             },
             pool: stack::Pool::new(config.stack_size, config.max_pooled_stacks),
-            stage: StageId::fresh(),
+            stage,
             max_coroutines: config.max_coroutines,
         });
         Owner {
             core: NonNull::from(Box::leak(core)),
+            stage,
             marker: std::marker::PhantomData,
         }
     }
@@ -800,14 +982,14 @@ impl<S: 'static> Owner<S> {
         handle: Handle<I, Y, R>,
         input: I,
     ) -> Result<Resumed<Y, R>, ResumeError<I>> {
-        // SAFETY: the core is live, and `&mut self` is the main stack's
-        // access path, borrowed for the whole switch.
-        unsafe { resume(self.core, handle, input) }
+        // SAFETY: the core is live, `self.stage` is its id, and `&mut self`
+        // is the main stack's access path, borrowed for the whole switch.
+        unsafe { resume(self.core, self.stage, handle, input) }
     }
 
     pub(crate) fn cancel<I, Y, R>(&mut self, handle: Handle<I, Y, R>) -> Result<Option<R>, Error> {
         // SAFETY: as in `resume`.
-        unsafe { cancel(self.core, handle) }
+        unsafe { cancel(self.core, self.stage, handle) }
     }
 
     pub(crate) fn spawn<I, Y, R, F>(
@@ -844,15 +1026,13 @@ impl<S: 'static> Owner<S> {
 
     /// The status of a coroutine, without resuming it.
     pub(crate) fn check(&self, stage: StageId, id: CoroutineId) -> Result<(), Error> {
-        // SAFETY: the core is live; see `stats` for `&self`.
-        let this = unsafe { (*self.core.as_ptr()).stage };
-        if stage != this {
-            return Err(foreign_stage(stage, this, id));
+        if stage != self.stage {
+            return Err(foreign_stage(stage, self.stage, id));
         }
-        // SAFETY: as above.
+        // SAFETY: the core is live; see `stats` for `&self`.
         let table = unsafe { table_ref(self.core) };
-        match table.slots.get(id.index as usize) {
-            Some(slot) if slot.tag == tag(id.generation, status::READY) => Ok(()),
+        match table.tag_at(id.index) {
+            Some(found) if found == tag(id.generation, status::READY) => Ok(()),
             _ => Err(table.lease_error(id)),
         }
     }
@@ -862,8 +1042,10 @@ impl<S: 'static> Owner<S> {
         self.check(stage, id)?;
         // SAFETY: the core is live; see `stats` for `&self`.
         let table = unsafe { table_ref(self.core) };
-        let slot = &table.slots[id.index as usize];
-        let stack = slot.stack.as_ref().expect("a ready slot has a stack");
+        let stack = table
+            .meta(id.index)
+            .and_then(|meta| meta.stack.as_ref())
+            .expect("a ready slot has a stack");
         let (size, used) = stack.usage();
         Ok(StackUsage {
             size,
@@ -872,17 +1054,11 @@ impl<S: 'static> Owner<S> {
     }
 
     pub(crate) fn name(&self, stage: StageId, id: CoroutineId) -> Option<&str> {
+        if stage != self.stage {
+            return None;
+        }
         // SAFETY: the core is live; see `stats` for `&self`.
-        if stage != unsafe { (*self.core.as_ptr()).stage } {
-            return None;
-        }
-        // SAFETY: as above.
-        let table = unsafe { table_ref(self.core) };
-        let slot = table.slots.get(id.index as usize)?;
-        if tag_generation(slot.tag) != id.generation {
-            return None;
-        }
-        slot.name.as_deref()
+        unsafe { table_ref(self.core) }.name(id)
     }
 
     /// Cancels every live coroutine, in slot order, including those spawned
@@ -896,14 +1072,10 @@ impl<S: 'static> Owner<S> {
                 // SAFETY: the core is live and `&mut self` excludes other
                 // access; the table borrow ends before the teardown call.
                 let next = unsafe {
-                    let table = table(self.core);
-                    table.slots[index.min(table.slots.len())..]
-                        .iter()
-                        .position(|slot| tag_status(slot.tag) == status::READY)
-                        .map(|offset| {
-                            let at = index + offset;
-                            (at, table.slots[at].teardown)
-                        })
+                    let table = table_ref(self.core);
+                    (index..table.slots.len())
+                        .find(|&at| table.tag_at(at as u32).map(tag_status) == Some(status::READY))
+                        .map(|at| (at, table.meta(at as u32).and_then(|meta| meta.teardown)))
                 };
                 let Some((at, teardown_fn)) = next else { break };
                 index = at + 1;
@@ -967,6 +1139,8 @@ impl<S: 'static> Drop for Owner<S> {
 /// `Co` its body borrows.
 pub(crate) struct Link<S, I, Y> {
     core: NonNull<Core<S>>,
+    /// The core's stage id (see `Owner::stage`).
+    stage: StageId,
     /// Valid while the coroutine runs: it lives in the coroutine's initial
     /// frame, below this `Link`.
     yielder: NonNull<Yielder<Wake<I>, Y>>,
@@ -1041,9 +1215,10 @@ impl<S: 'static, I: 'static, Y: 'static> Link<S, I, Y> {
         handle: Handle<I2, Y2, R2>,
         input: I2,
     ) -> Result<Resumed<Y2, R2>, ResumeError<I2>> {
-        // SAFETY: the core is live; `&mut self` is the running coroutine's
-        // access path, borrowed for the whole nested switch.
-        unsafe { resume(self.core, handle, input) }
+        // SAFETY: the core is live, `self.stage` is its id, and `&mut self`
+        // is the running coroutine's access path, borrowed for the whole
+        // nested switch.
+        unsafe { resume(self.core, self.stage, handle, input) }
     }
 
     pub(crate) fn cancel<I2, Y2, R2>(
@@ -1051,7 +1226,7 @@ impl<S: 'static, I: 'static, Y: 'static> Link<S, I, Y> {
         handle: Handle<I2, Y2, R2>,
     ) -> Result<Option<R2>, Error> {
         // SAFETY: as in `resume`.
-        unsafe { cancel(self.core, handle) }
+        unsafe { cancel(self.core, self.stage, handle) }
     }
 
     pub(crate) fn spawn<I2, Y2, R2, F>(
