@@ -204,9 +204,10 @@ fn kib(bytes: f64) -> String {
     format!("{:.2} KiB", bytes / 1024.0)
 }
 
-/// Prints the report. The last row spawns until the process's stack limit,
-/// or until `cap` coroutines if the limit is higher.
-fn report(cap: usize) {
+/// Prints the report. The fourth row spawns until the process's stack
+/// limit, or until `cap` coroutines if the limit is higher; `large`, if
+/// given, adds a row of that many coroutines on 16 KiB stacks.
+fn report(cap: usize, large: Option<usize>) {
     const DEFAULT: usize = coshare::DEFAULT_STACK_SIZE;
     println!(
         "each coroutine touches {TOUCHED} bytes of its stack and suspends; page size {} bytes",
@@ -225,12 +226,13 @@ fn report(cap: usize) {
         "high water",
     );
     let mut limit = None;
-    for (wanted, stack_size) in [
+    let rows = [
         (1_000, DEFAULT),
         (10_000, DEFAULT),
         (10_000, 16 * 1024),
         (cap, DEFAULT),
-    ] {
+    ];
+    for (wanted, stack_size) in rows.into_iter().chain(large.map(|n| (n, 16 * 1024))) {
         let row = measure(wanted, stack_size);
         let n = row.count as f64;
         println!(
@@ -250,21 +252,32 @@ fn report(cap: usize) {
         }
     }
     match limit {
-        Some(message) => println!("the last row spawned until the limit: {message}"),
-        None => {
-            println!("the last row stopped at {cap} coroutines, below the process's stack limit")
-        }
+        Some(message) => println!("a row spawned until the limit: {message}"),
+        None => println!("no row reached the process's stack limit"),
     }
 }
 
 fn main() {
-    // Past 200k the run would take more than a few seconds and about 1 GiB.
-    report(200_000);
+    // `scale N` adds a row of N coroutines on 16 KiB stacks: a million
+    // needs `vm.max_map_count` above 2 000 000 and about 5 GiB of memory.
+    let large = match std::env::args().nth(1) {
+        None => None,
+        Some(arg) => match arg.replace('_', "").parse::<usize>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                eprintln!("usage: scale [COROUTINES]  (a positive count, e.g. 1000000)");
+                std::process::exit(2);
+            }
+        },
+    };
+    // Past 200k the fourth row would take more than a few seconds and about
+    // 1 GiB.
+    report(200_000, large);
 }
 
 #[test]
 fn run() {
     // Under a second in a debug build where vm.max_map_count is the default
     // (the limit is then about 31k stacks); capped for machines that raised it.
-    report(40_000);
+    report(40_000, None);
 }

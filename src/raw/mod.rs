@@ -54,8 +54,8 @@
 //! holds a `&mut Table` only between switches, never across one. Each slot
 //! is its own heap allocation that never moves, and no reference to a whole
 //! slot is ever formed: a running coroutine stays in its slot's *body*,
-//! which nothing but its own `Running` guard touches while the slot is
-//! `RUNNING`; the slot's tag is read and written by value; its metadata is
+//! which nothing but its own `Running` guard touches while it runs; the
+//! slot's tag is read and written by value; its metadata is
 //! borrowed only through the table. So the table may grow, and other slots
 //! may be searched and borrowed, during a nested `spawn` or `resume`
 //! without aliasing the running coroutine.
@@ -70,13 +70,18 @@
 //!          body: [ corosensei Coroutine ],
 //!          meta: { teardown, stack: Option<Mapped>, name } }
 //!
-//!   status:  VACANT --spawn--> READY --resume--> RUNNING --suspend--> READY
-//!                                |                  |
-//!                                +--cancel-->-------+--return/panic/cancel--> RETURNED |
-//!                                                                           CANCELLED |
-//!                                                                           PANICKED
+//!   status:  VACANT --spawn--> READY --return/panic/cancel--> RETURNED |
+//!                               |   ^                           CANCELLED |
+//!          its coroutine starts |   | the nested switch         PANICKED
+//!        a nested resume/cancel v   | is over
+//!                              RUNNING
 //!   ended --spawn (generation + 1)--> READY
 //! ```
+//!
+//! A coroutine that runs keeps the status `READY`; it is marked `RUNNING`
+//! only while it is parked in a nested `resume` or `cancel` of its own
+//! (see `Running` for why that is enough), so a round trip from the main
+//! stack writes no status at all.
 //!
 //! A handle carries its stage id, its slot's index and generation, and its
 //! slot's address. The hot path checks it with two comparisons and no
@@ -137,11 +142,12 @@ struct Storage(MaybeUninit<[u8; 64]>);
 mod status {
     /// Claimed by a spawn that has not finished filling it.
     pub(super) const VACANT: u8 = 0;
-    /// Suspended or not started: the body holds the coroutine.
+    /// The body holds the coroutine: suspended, not started, or running
+    /// without a nested switch in progress.
     pub(super) const READY: u8 = 1;
-    /// Running, or on the chain of resumes below the running coroutine.
-    /// Must be `READY + 1`: the hot path flips between the two by adding
-    /// and subtracting one.
+    /// On the chain of resumes below the running stack: the coroutine is
+    /// making a nested switch (see `Link::mark_running`). Must be
+    /// `READY + 1`.
     pub(super) const RUNNING: u8 = 2;
     /// Ended by returning.
     pub(super) const RETURNED: u8 = 3;
@@ -179,7 +185,7 @@ type TeardownFn = unsafe fn(core: NonNull<()>, index: u32);
 ///
 /// Its three parts are reached separately, through raw pointers, and no
 /// reference to a whole `Slot` is ever formed: `body` belongs to the slot's
-/// `Running` guard while the slot is `RUNNING` (and to no one else), `tag`
+/// `Running` guard while one exists (and to no one else), `tag`
 /// is read and written by value, and `meta` is borrowed only by the table's
 /// own code, between switches.
 #[repr(C)]
@@ -459,10 +465,31 @@ unsafe fn pool<'a, S>(core: NonNull<Core<S>>) -> &'a mut stack::Pool {
     unsafe { &mut *ptr::addr_of_mut!((*core.as_ptr()).pool) }
 }
 
-/// A coroutine marked `RUNNING` in its slot. It stays in the slot's body
-/// (which never moves) while it runs. Dropping a `Running` without
-/// `suspended` or `finish` (that is, during a panic) ends the slot as
-/// `PANICKED`.
+/// A coroutine being resumed (or cancelled) from its slot. It stays in the
+/// slot's body (which never moves) while it runs. Dropping a `Running`
+/// without `suspended` or `finish` (that is, during a panic) ends the slot
+/// as `PANICKED`.
+///
+/// # Marking: lazily, only for nested switches
+///
+/// A slot is not marked while its coroutine merely runs: its tag stays
+/// `READY`, so a round trip from the main stack writes nothing. What the
+/// status must prevent is a switch to a coroutine that is on the chain of
+/// resumes (parked in a nested `resume` or `cancel`, or running). Checks
+/// happen only on the running stack, through `Running::start`:
+///
+/// * on the main stack, no coroutine runs or is parked in a switch (the
+///   main stack is the root of the chain), so every live coroutine may be
+///   switched to;
+/// * on a coroutine `X`, only through `Link::resume`/`cancel`, which mark
+///   `X` itself `RUNNING` first and `READY` again when the nested switch
+///   is over (by a guard, also during a panic). Every other coroutine on
+///   the chain is parked in such a nested switch, so it is marked too.
+///
+/// So `start` refuses exactly the coroutines on the chain, and no other
+/// code looks at the status of a coroutine while it runs: the stage's own
+/// methods take the stage, which the main stack holds borrowed for the
+/// whole switch.
 struct Running<S, I, Y, R> {
     core: NonNull<Core<S>>,
     slot: SlotRef,
@@ -471,8 +498,8 @@ struct Running<S, I, Y, R> {
 }
 
 impl<S, I, Y, R> Running<S, I, Y, R> {
-    /// Checks `handle` against the stage and its slot, and marks the slot
-    /// `RUNNING`.
+    /// Checks `handle` against the stage and its slot: the slot must be
+    /// `READY` for the handle's generation.
     ///
     /// # Safety
     ///
@@ -498,8 +525,6 @@ impl<S, I, Y, R> Running<S, I, Y, R> {
             // SAFETY: the core is live and its table not borrowed (caller).
             return Err(unsafe { lease_error(core, handle.id) });
         }
-        // SAFETY: as above.
-        unsafe { slot.set_tag(ready + 1) };
         Ok(Running {
             core,
             slot,
@@ -511,20 +536,20 @@ impl<S, I, Y, R> Running<S, I, Y, R> {
     /// The coroutine.
     #[inline(always)]
     fn co(&mut self) -> &mut Inner<I, Y, R> {
-        // SAFETY: the slot is `RUNNING`, so its body holds an initialized
-        // `Inner<I, Y, R>` (see `start`) that no one else touches: nested
-        // code reaches other slots' bodies only, never forms a reference to
-        // a whole slot, and the slot never moves.
+        // SAFETY: `start` found the slot `READY` for this handle, so its
+        // body holds an initialized `Inner<I, Y, R>`. No one else touches
+        // it while this guard exists: `start` refuses every coroutine on
+        // the chain of resumes (see above), nested code reaches other
+        // slots' bodies only, never forms a reference to a whole slot, and
+        // the slot never moves.
         unsafe { &mut *self.slot.body::<Inner<I, Y, R>>() }
     }
 
-    /// The coroutine suspended again: mark it `READY`.
+    /// The coroutine suspended again. Its slot is still `READY`: nothing
+    /// to write.
     #[inline(always)]
     fn suspended(self) {
-        let this = ManuallyDrop::new(self);
-        // SAFETY: the core, and so the slot, outlives every running
-        // coroutine (module docs, part 4).
-        unsafe { this.slot.set_tag(tag(this.id.generation, status::READY)) };
+        std::mem::forget(self);
     }
 
     /// The coroutine is done: drop it, then end the slot, keeping its stack
@@ -534,8 +559,8 @@ impl<S, I, Y, R> Running<S, I, Y, R> {
         let mut this = ManuallyDrop::new(self);
         debug_assert!(this.co().done());
         // SAFETY: the coroutine has completed, so dropping it runs no user
-        // code; it is dropped once, and the slot stops being `RUNNING` below,
-        // so nothing reads the body as a coroutine again.
+        // code; it is dropped once, and the slot ends below, so nothing
+        // reads the body as a coroutine again.
         unsafe { ptr::drop_in_place(this.slot.body::<Inner<I, Y, R>>()) };
         // SAFETY: the coroutine that ran on the stack is gone, so the stack
         // may be reused (stack module invariant).
@@ -578,6 +603,22 @@ unsafe fn lease_error<S>(core: NonNull<Core<S>>, id: CoroutineId) -> Error {
     unsafe { table_ref(core) }.lease_error(id)
 }
 
+/// A running coroutine's mark on its own slot during a nested switch; see
+/// `Link::mark_running`.
+struct RunningMark {
+    slot: SlotRef,
+    ready: u64,
+}
+
+impl Drop for RunningMark {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: the slot is live (see `Link::mark_running`); the nested
+        // switch is over and its coroutine runs again, so it is `READY`.
+        unsafe { self.slot.set_tag(self.ready) };
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn foreign_stage(handle: StageId, this: StageId, id: CoroutineId) -> Error {
@@ -599,8 +640,8 @@ fn foreign_stage(handle: StageId, this: StageId, id: CoroutineId) -> Error {
 /// # Safety
 ///
 /// `core` is live, its table not borrowed, `slot` is the slot of `id` in
-/// that table and is `RUNNING`, and if `recycle` is true the coroutine that
-/// ran on the slot's stack has been dropped.
+/// that table, held by a `Running` guard, and if `recycle` is true the
+/// coroutine that ran on the slot's stack has been dropped.
 #[inline(always)]
 unsafe fn end_slot<S>(
     core: NonNull<Core<S>>,
@@ -613,7 +654,7 @@ unsafe fn end_slot<S>(
     let (table, pool) = unsafe { (table(core), pool(core)) };
     // SAFETY: the slot belongs to this live table (caller).
     unsafe {
-        debug_assert_eq!(slot.tag(), tag(id.generation, status::RUNNING));
+        debug_assert_eq!(slot.tag(), tag(id.generation, status::READY));
         slot.set_tag(tag(id.generation, end));
     }
     table.free.push(id.index);
@@ -897,6 +938,7 @@ where
         let mut co = Co::from_link(Link {
             core,
             stage,
+            slot,
             yielder: NonNull::from(yielder),
             id,
             cancelling: false,
@@ -1141,6 +1183,8 @@ pub(crate) struct Link<S, I, Y> {
     core: NonNull<Core<S>>,
     /// The core's stage id (see `Owner::stage`).
     stage: StageId,
+    /// This coroutine's own slot, marked `RUNNING` during nested switches.
+    slot: SlotRef,
     /// Valid while the coroutine runs: it lives in the coroutine's initial
     /// frame, below this `Link`.
     yielder: NonNull<Yielder<Wake<I>, Y>>,
@@ -1215,9 +1259,10 @@ impl<S: 'static, I: 'static, Y: 'static> Link<S, I, Y> {
         handle: Handle<I2, Y2, R2>,
         input: I2,
     ) -> Result<Resumed<Y2, R2>, ResumeError<I2>> {
+        let _mark = self.mark_running();
         // SAFETY: the core is live, `self.stage` is its id, and `&mut self`
         // is the running coroutine's access path, borrowed for the whole
-        // nested switch.
+        // nested switch; this coroutine is marked `RUNNING` for its length.
         unsafe { resume(self.core, self.stage, handle, input) }
     }
 
@@ -1225,8 +1270,28 @@ impl<S: 'static, I: 'static, Y: 'static> Link<S, I, Y> {
         &mut self,
         handle: Handle<I2, Y2, R2>,
     ) -> Result<Option<R2>, Error> {
+        let _mark = self.mark_running();
         // SAFETY: as in `resume`.
         unsafe { cancel(self.core, self.stage, handle) }
+    }
+
+    /// Marks this coroutine's slot `RUNNING` until the returned guard is
+    /// dropped (also by a panic), so that the nested switch it is about to
+    /// make cannot reach it.
+    #[inline]
+    fn mark_running(&self) -> RunningMark {
+        let ready = tag(self.id.generation, status::READY);
+        // SAFETY: the core, and so this coroutine's slot, is live while the
+        // coroutine exists (module docs, part 4). The coroutine runs, so
+        // its slot is `READY` (see `Running`).
+        unsafe {
+            debug_assert_eq!(self.slot.tag(), ready);
+            self.slot.set_tag(ready + 1);
+        }
+        RunningMark {
+            slot: self.slot,
+            ready,
+        }
     }
 
     pub(crate) fn spawn<I2, Y2, R2, F>(
