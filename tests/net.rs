@@ -53,6 +53,9 @@ fn echo_between_two_tasks() {
 }
 
 /// A read with a timeout, through select; the connection stays usable.
+///
+/// The client writes only after the server has timed out and said so, so
+/// the outcome does not depend on how fast either side is scheduled.
 #[test]
 fn a_read_can_time_out_and_the_connection_stays_usable() {
     let mut d = Driver::new(());
@@ -69,14 +72,18 @@ fn a_read_can_time_out_and_the_connection_stays_usable() {
                 ])?,
                 Coproduct::Inr(_)
             );
+            t.write_all(&mut conn, b"go")?.unwrap();
             let n = t.read(&mut conn, &mut buf)?.unwrap();
             Ok((timed_out, String::from_utf8_lossy(&buf[..n]).into_owned()))
         })
         .unwrap();
-    // A plain blocking client on another thread, which talks late.
+    // A plain blocking client on another thread, which talks late: only
+    // when the server asks.
     let client = std::thread::spawn(move || {
         let mut s = std::net::TcpStream::connect(addr).unwrap();
-        std::thread::sleep(Duration::from_millis(60));
+        let mut go = [0u8; 2];
+        s.read_exact(&mut go).unwrap();
+        assert_eq!(&go, b"go");
         s.write_all(b"late").unwrap();
         let mut rest = Vec::new();
         let _ = s.read_to_end(&mut rest);
@@ -124,7 +131,9 @@ fn a_reset_peer_is_an_error_and_the_server_keeps_serving() {
         let socket = rude.try_clone().unwrap();
         set_linger_zero(&socket);
         (&rude).write_all(b"x").unwrap();
-        std::thread::sleep(Duration::from_millis(30));
+        // Wait for the echo, so the reset reaches a server that is reading.
+        let mut echo = [0u8; 1];
+        (&rude).read_exact(&mut echo).unwrap();
         drop(socket);
         drop(rude);
         // The second one is served normally.

@@ -192,6 +192,11 @@ type TeardownFn = unsafe fn(core: NonNull<()>, index: u32);
 struct Slot {
     /// Generation and status; see [`tag`].
     tag: u64,
+    /// The core whose table owns the slot (a `Core<S>`, erased), and the
+    /// slot's index there. Set when the slot is allocated, never changed,
+    /// so that a `Running` guard needs nothing but the slot's address.
+    core: NonNull<()>,
+    index: u32,
     /// Holds the coroutine while the slot is `READY` or `RUNNING`.
     body: Storage,
     meta: SlotMeta,
@@ -245,6 +250,29 @@ impl SlotRef {
     unsafe fn set_tag(self, tag: u64) {
         // SAFETY: as in `tag`, for a write.
         unsafe { ptr::addr_of_mut!((*self.0.as_ptr()).tag).write(tag) }
+    }
+
+    /// The core that owns the slot, as the `Core<S>` the caller knows it
+    /// is.
+    ///
+    /// # Safety
+    ///
+    /// As for [`tag`](SlotRef::tag).
+    #[inline(always)]
+    unsafe fn core<S>(self) -> NonNull<Core<S>> {
+        // SAFETY: as in `tag`; the field is never written after `claim`.
+        unsafe { ptr::addr_of!((*self.0.as_ptr()).core).read() }.cast()
+    }
+
+    /// The slot's index in its table.
+    ///
+    /// # Safety
+    ///
+    /// As for [`tag`](SlotRef::tag).
+    #[inline(always)]
+    unsafe fn index(self) -> u32 {
+        // SAFETY: as in `core`.
+        unsafe { ptr::addr_of!((*self.0.as_ptr()).index).read() }
     }
 
     /// The address of the slot's body, as the coroutine type the caller
@@ -371,8 +399,9 @@ impl Table {
     }
 
     /// A slot for a new coroutine, with its generation already advanced and
-    /// its status `VACANT`. An idle stack it holds stays in it.
-    fn claim(&mut self) -> CoroutineId {
+    /// its status `VACANT`. An idle stack it holds stays in it. `core` is
+    /// the core that owns this table, recorded in new slots.
+    fn claim(&mut self, core: NonNull<()>) -> CoroutineId {
         while let Some(index) = self.free.pop() {
             let old = self.tag_at(index).expect("free slots exist");
             debug_assert!(tag_status(old) >= status::RETURNED);
@@ -392,6 +421,8 @@ impl Table {
         let index = u32::try_from(self.slots.len()).expect("more than 2^32 coroutine slots");
         let slot = Box::new(Slot {
             tag: tag(0, status::VACANT),
+            core,
+            index,
             body: Storage(MaybeUninit::uninit()),
             meta: SlotMeta {
                 teardown: None,
@@ -491,11 +522,15 @@ unsafe fn pool<'a, S>(core: NonNull<Core<S>>) -> &'a mut stack::Pool {
 /// methods take the stage, which the main stack holds borrowed for the
 /// whole switch.
 struct Running<S, I, Y, R> {
-    core: NonNull<Core<S>>,
+    /// The only field, so that little has to be kept across the switch:
+    /// the core, the index and the generation are read from the slot.
     slot: SlotRef,
-    id: CoroutineId,
-    marker: std::marker::PhantomData<*mut Inner<I, Y, R>>,
+    marker: std::marker::PhantomData<*mut RunningTypes<S, I, Y, R>>,
 }
+
+/// What a [`Running`] guard stands for: the core's and the coroutine's
+/// types.
+type RunningTypes<S, I, Y, R> = (Core<S>, Inner<I, Y, R>);
 
 impl<S, I, Y, R> Running<S, I, Y, R> {
     /// Checks `handle` against the stage and its slot: the slot must be
@@ -526,9 +561,7 @@ impl<S, I, Y, R> Running<S, I, Y, R> {
             return Err(unsafe { lease_error(core, handle.id) });
         }
         Ok(Running {
-            core,
             slot,
-            id: handle.id,
             marker: std::marker::PhantomData,
         })
     }
@@ -564,7 +597,7 @@ impl<S, I, Y, R> Running<S, I, Y, R> {
         unsafe { ptr::drop_in_place(this.slot.body::<Inner<I, Y, R>>()) };
         // SAFETY: the coroutine that ran on the stack is gone, so the stack
         // may be reused (stack module invariant).
-        unsafe { end_slot(this.core, this.slot, this.id, end, true) };
+        unsafe { end_slot::<S>(this.slot, end, true) };
     }
 }
 
@@ -587,7 +620,7 @@ impl<S, I, Y, R> Drop for Running<S, I, Y, R> {
             false
         };
         // SAFETY: `recycle` is true only if the coroutine was dropped above.
-        unsafe { end_slot(self.core, self.slot, self.id, status::PANICKED, recycle) };
+        unsafe { end_slot::<S>(self.slot, status::PANICKED, recycle) };
     }
 }
 
@@ -632,32 +665,28 @@ fn foreign_stage(handle: StageId, this: StageId, id: CoroutineId) -> Error {
     )
 }
 
-/// Ends the slot of `id` (at `slot`): marks it, keeps, releases or leaks
-/// its stack, and puts it on the free list. The slot's `teardown` is left
-/// as it is: it is read only while the slot is `READY`, and the next spawn
-/// into the slot overwrites it.
+/// Ends `slot`: marks it, keeps, releases or leaks its stack, and puts it
+/// on the free list. The slot's `teardown` is left as it is: it is read
+/// only while the slot is `READY`, and the next spawn into the slot
+/// overwrites it.
 ///
 /// # Safety
 ///
-/// `core` is live, its table not borrowed, `slot` is the slot of `id` in
-/// that table, held by a `Running` guard, and if `recycle` is true the
-/// coroutine that ran on the slot's stack has been dropped.
+/// `slot` is held by a `Running` guard (so its core, a `Core<S>`, is live
+/// and holds a coroutine in it), the core's table is not borrowed, and if
+/// `recycle` is true the coroutine that ran on the slot's stack has been
+/// dropped.
 #[inline(always)]
-unsafe fn end_slot<S>(
-    core: NonNull<Core<S>>,
-    slot: SlotRef,
-    id: CoroutineId,
-    end: u8,
-    recycle: bool,
-) {
-    // SAFETY: guaranteed by the caller; the pool is a separate field.
+unsafe fn end_slot<S>(slot: SlotRef, end: u8, recycle: bool) {
+    // SAFETY: the slot and its core are live (caller).
+    let (core, index, ready) = unsafe { (slot.core::<S>(), slot.index(), slot.tag()) };
+    debug_assert_eq!(tag_status(ready), status::READY);
+    // SAFETY: the table is not borrowed (caller); the pool is a separate
+    // field.
     let (table, pool) = unsafe { (table(core), pool(core)) };
-    // SAFETY: the slot belongs to this live table (caller).
-    unsafe {
-        debug_assert_eq!(slot.tag(), tag(id.generation, status::READY));
-        slot.set_tag(tag(id.generation, end));
-    }
-    table.free.push(id.index);
+    // SAFETY: the slot belongs to this live table.
+    unsafe { slot.set_tag(tag(tag_generation(ready), end)) };
+    table.free.push(index);
     table.live -= 1;
     let keep = recycle && table.idle + pool.pooled() < pool.max_pooled();
     if keep {
@@ -836,6 +865,7 @@ where
 /// from the pool or maps one, then claims any slot.
 #[inline(always)]
 fn claim_with_stack(
+    core: NonNull<()>,
     table: &mut Table,
     pool: &mut stack::Pool,
     size: usize,
@@ -857,12 +887,13 @@ fn claim_with_stack(
             return Ok((id, slot));
         }
     }
-    claim_with_stack_slow(table, pool, size)
+    claim_with_stack_slow(core, table, pool, size)
 }
 
 #[cold]
 #[inline(never)]
 fn claim_with_stack_slow(
+    core: NonNull<()>,
     table: &mut Table,
     pool: &mut stack::Pool,
     size: usize,
@@ -875,7 +906,7 @@ fn claim_with_stack_slow(
         }
         other => other?,
     };
-    let id = table.claim();
+    let id = table.claim(core);
     if let Some(idle) = table.meta_mut(id.index).stack.replace(stack) {
         // The slot kept an idle stack of another size: move it to the pool.
         table.idle -= 1;
@@ -920,7 +951,7 @@ where
             Err(error) => return Err((error, body)),
         },
     };
-    let (id, slot) = match claim_with_stack(table, pool, size) {
+    let (id, slot) = match claim_with_stack(core.cast(), table, pool, size) {
         Ok(claimed) => claimed,
         Err(error) => return Err((error, body)),
     };
