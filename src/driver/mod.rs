@@ -548,11 +548,11 @@ impl<R> SourceImpl for Join<'_, R> {
         }
     }
 
-    fn describe(&self, out: &mut Waits) {
-        out.push(WaitOn::Join {
+    fn wait_on(&self) -> WaitOn {
+        WaitOn::Join {
             task: self.handle.id,
             name: self.handle.name.clone(),
-        });
+        }
     }
 }
 
@@ -619,7 +619,7 @@ impl<S: 'static> Task<'_, S> {
                 .shared
                 .reactor
                 .borrow_mut()
-                .begin_wait(id, select::describe(&source));
+                .begin_wait(id, source.wait_on());
             source.register(self.shared, waiter);
             // If the coroutine is unwound by force while parked, the guard
             // still removes the registrations and passes on any wake-up.
@@ -1250,11 +1250,13 @@ impl<S: 'static> Driver<S> {
                 if reactor.has_sockets() {
                     reactor.poll_io(Some(Duration::ZERO));
                 }
-                let now = reactor.now();
-                if let Stop::Deadline(deadline) = stop {
-                    reactor.fire_due(now.min(deadline));
-                } else {
-                    reactor.fire_due(now);
+                if reactor.has_timers() {
+                    let now = reactor.now();
+                    if let Stop::Deadline(deadline) = stop {
+                        reactor.fire_due(now.min(deadline));
+                    } else {
+                        reactor.fire_due(now);
+                    }
                 }
                 reactor.ready.len()
             };
@@ -1350,7 +1352,6 @@ impl<S: 'static> Driver<S> {
                 match reactor.entry_mut(id) {
                     Some(entry) if entry.state == TaskState::Ready => {
                         entry.state = TaskState::Running;
-                        entry.wait = WaitOn::Running;
                         break (id, entry.handle);
                     }
                     _ => continue, // ended meanwhile

@@ -228,6 +228,9 @@ pub(crate) struct TaskEntry {
     pub(crate) name: Option<Rc<str>>,
     pub(crate) seq: u64,
     pub(crate) state: TaskState,
+    /// What the task waits on; meaningful only while `state` is
+    /// `Waiting` (it is not reset when the task wakes, only replaced at its
+    /// next wait).
     pub(crate) wait: WaitOn,
     /// Tasks waiting for this one to finish.
     pub(crate) joiners: Vec<Waiter>,
@@ -278,12 +281,14 @@ impl Shared {
     }
 
     /// Wakes `waiter` if it is still current (see the module docs).
+    #[inline]
     pub(crate) fn wake(&self, waiter: Waiter) -> bool {
         self.reactor.borrow_mut().wake(waiter)
     }
 }
 
 impl Reactor {
+    #[inline]
     pub(crate) fn now(&self) -> Instant {
         self.clock.now()
     }
@@ -295,6 +300,7 @@ impl Reactor {
         id
     }
 
+    #[inline]
     pub(crate) fn entry(&self, id: CoroutineId) -> Option<&TaskEntry> {
         self.tasks
             .get(id.index as usize)
@@ -302,6 +308,7 @@ impl Reactor {
             .filter(|e| e.id == id)
     }
 
+    #[inline]
     pub(crate) fn entry_mut(&mut self, id: CoroutineId) -> Option<&mut TaskEntry> {
         self.tasks
             .get_mut(id.index as usize)
@@ -358,6 +365,7 @@ impl Reactor {
     /// Starts a new wait for the running task: advances its sequence number
     /// and marks it waiting. Registrations made with the returned waiter are
     /// the only ones that can wake it.
+    #[inline]
     pub(crate) fn begin_wait(&mut self, id: CoroutineId, wait: WaitOn) -> Waiter {
         let entry = self.entry_mut(id).expect("a running task is listed");
         entry.seq += 1;
@@ -375,16 +383,15 @@ impl Reactor {
         let entry = self.entry_mut(id).expect("a running task is listed");
         entry.seq += 1;
         entry.state = TaskState::Ready;
-        entry.wait = WaitOn::Ready;
         self.ready.push_back(id);
     }
 
     /// Makes the waiter's task ready if this is still its current wait.
+    #[inline]
     pub(crate) fn wake(&mut self, waiter: Waiter) -> bool {
         match self.entry_mut(waiter.task) {
             Some(entry) if entry.seq == waiter.seq && entry.state == TaskState::Waiting => {
                 entry.state = TaskState::Ready;
-                entry.wait = WaitOn::Ready;
                 self.ready.push_back(waiter.task);
                 true
             }
@@ -409,6 +416,12 @@ impl Reactor {
 
     pub(crate) fn pending_timers(&self) -> usize {
         self.timers.len()
+    }
+
+    /// Whether any timer is pending.
+    #[inline]
+    pub(crate) fn has_timers(&self) -> bool {
+        !self.timers.is_empty()
     }
 
     /// Fires every timer due at `now`, in deadline-then-creation order.

@@ -11,7 +11,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use super::reactor::{Shared, WaitOn, Waiter};
-use super::select::{SourceImpl, Waits};
+use super::select::SourceImpl;
 
 /// Creates a bounded channel. See [`Driver::channel`](super::Driver::channel).
 pub(crate) fn channel<T>(shared: &Rc<Shared>, capacity: usize) -> (Sender<T>, Receiver<T>) {
@@ -388,10 +388,11 @@ impl<T> SourceImpl for Recv<'_, T> {
         self.rx.chan.state.borrow_mut().recv_waiter = None;
     }
 
-    fn describe(&self, out: &mut Waits) {
-        out.push(WaitOn::Recv {
+    #[inline]
+    fn wait_on(&self) -> WaitOn {
+        WaitOn::Recv {
             channel: self.rx.chan.id,
-        });
+        }
     }
 }
 
@@ -551,10 +552,10 @@ impl SourceImpl for Notified<'_> {
         }
     }
 
-    fn describe(&self, out: &mut Waits) {
-        out.push(WaitOn::Notify {
+    fn wait_on(&self) -> WaitOn {
+        WaitOn::Notify {
             id: self.notify.inner.id,
-        });
+        }
     }
 }
 
@@ -641,9 +642,9 @@ impl SourceImpl for EventWait<'_> {
         }
     }
 
-    fn describe(&self, out: &mut Waits) {
-        out.push(WaitOn::Event {
+    fn wait_on(&self) -> WaitOn {
+        WaitOn::Event {
             id: self.event.inner.id,
-        });
+        }
     }
 }
