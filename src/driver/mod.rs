@@ -628,6 +628,7 @@ impl<S: 'static> Task<'_, S> {
                 shared: self.shared,
                 armed: true,
             };
+            self.shared.parked.set(Some(id));
             let woke = self.co.suspend(());
             guard.source.unregister(guard.shared);
             guard.armed = false;
@@ -652,6 +653,7 @@ impl<S: 'static> Task<'_, S> {
     pub fn yield_now(&mut self) -> Eff<Yields, ()> {
         let id = self.co.id();
         self.shared.reactor.borrow_mut().requeue(id);
+        self.shared.parked.set(Some(id));
         self.co.suspend(())
     }
 
@@ -701,6 +703,7 @@ impl<S: 'static> Task<'_, S> {
                 waiter,
                 armed: true,
             };
+            self.shared.parked.set(Some(id));
             let woke = self.co.suspend(());
             let still_queued = guard.tx.unregister_sender(waiter);
             guard.armed = false;
@@ -970,6 +973,7 @@ fn finish_task(shared: &Shared, id: CoroutineId, mark: impl FnOnce(&dyn Finish))
             return;
         };
         mark(&*entry.finish);
+        shared.ended.set(shared.ended.get() + 1);
         reactor.remove_task(id)
     };
     drop(entry);
@@ -1228,18 +1232,30 @@ impl<S: 'static> Driver<S> {
             .expect("the task finished, so its result is there"))
     }
 
-    fn stop_met(&mut self, stop: &mut Stop<'_, S>) -> bool {
+    /// Whether the run is over. `ended_seen` is the count of ended tasks at
+    /// the last check: a task can only have finished if it moved.
+    #[inline]
+    fn stop_met(&mut self, stop: &mut Stop<'_, S>, ended_seen: &mut u64) -> bool {
         match stop {
             Stop::Idle | Stop::AllDone | Stop::Deadline(_) => false,
-            Stop::Task(id) => self.shared.reactor.borrow().entry(*id).is_none(),
+            Stop::Task(id) => {
+                let ended = self.shared.ended.get();
+                if ended == *ended_seen {
+                    return false;
+                }
+                *ended_seen = ended;
+                self.shared.reactor.borrow().entry(*id).is_none()
+            }
             Stop::State(condition) => condition(self.stage.state()),
         }
     }
 
     /// The run loop. See "Order of wake-ups" in the module docs.
     fn drive(&mut self, mut stop: Stop<'_, S>) -> Result<(), Deadlock> {
+        // Differs from the count, so that the first check looks.
+        let mut ended_seen = self.shared.ended.get().wrapping_sub(1);
         loop {
-            if self.stop_met(&mut stop) {
+            if self.stop_met(&mut stop, &mut ended_seen) {
                 return Ok(());
             }
             // A round: take I/O events, fire due timers, then run the tasks
@@ -1263,7 +1279,7 @@ impl<S: 'static> Driver<S> {
             if ready_now > 0 {
                 for _ in 0..ready_now {
                     self.step();
-                    if self.stop_met(&mut stop) {
+                    if self.stop_met(&mut stop, &mut ended_seen) {
                         return Ok(());
                     }
                 }
@@ -1342,6 +1358,7 @@ impl<S: 'static> Driver<S> {
     }
 
     /// Resumes the first ready task until it waits, returns or panics.
+    #[inline]
     fn step(&mut self) {
         let next = {
             let mut reactor = self.shared.reactor.borrow_mut();
@@ -1359,16 +1376,12 @@ impl<S: 'static> Driver<S> {
             }
         };
         let (id, handle) = next;
+        self.shared.parked.set(None);
         let result = panic::catch_unwind(AssertUnwindSafe(|| self.stage.resume(handle, ())));
         match result {
             Ok(Ok(Resumed::Yield(()))) => {
-                let mut reactor = self.shared.reactor.borrow_mut();
-                if reactor
-                    .entry(id)
-                    .is_some_and(|e| e.state == TaskState::Running)
-                {
-                    // A bare `suspend`: treat it as `yield_now`.
-                    reactor.requeue(id);
+                if self.shared.parked.get() != Some(id) {
+                    self.bare_suspend(id);
                 }
             }
             Ok(Ok(Resumed::Return(()))) => finish_task(&self.shared, id, |_| {}),
@@ -1387,6 +1400,19 @@ impl<S: 'static> Driver<S> {
             Err(payload) => finish_task(&self.shared, id, |finish| {
                 finish.panicked(Some(payload));
             }),
+        }
+    }
+
+    /// The task yielded without parking through the driver: a bare
+    /// `suspend`, treated as `yield_now`.
+    #[cold]
+    fn bare_suspend(&mut self, id: CoroutineId) {
+        let mut reactor = self.shared.reactor.borrow_mut();
+        if reactor
+            .entry(id)
+            .is_some_and(|e| e.state == TaskState::Running)
+        {
+            reactor.requeue(id);
         }
     }
 }

@@ -18,8 +18,8 @@
 //! Waking is only a hint: a woken task re-polls what it waits on, so a wake
 //! never carries or consumes a message.
 
-use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub};
 use std::rc::Rc;
@@ -204,6 +204,76 @@ impl fmt::Display for WaitOn {
     }
 }
 
+impl WaitOn {
+    /// Whether dropping this description frees anything.
+    #[inline]
+    fn owns_heap(&self) -> bool {
+        matches!(self, WaitOn::Join { name: Some(_), .. } | WaitOn::Any(_))
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn drop_cold(wait: WaitOn) {
+    drop(wait);
+}
+
+/// The ready queue: a ring buffer of task ids whose length is a power of
+/// two, so that pushing and popping are a few instructions.
+#[derive(Default)]
+pub(crate) struct ReadyQueue {
+    /// Every element is initialized; those outside `head..head + len`
+    /// (modulo the length) are stale.
+    buf: Vec<CoroutineId>,
+    head: usize,
+    len: usize,
+}
+
+impl ReadyQueue {
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    pub(crate) fn push_back(&mut self, id: CoroutineId) {
+        if self.len == self.buf.len() {
+            self.grow();
+        }
+        let mask = self.buf.len() - 1;
+        self.buf[(self.head + self.len) & mask] = id;
+        self.len += 1;
+    }
+
+    #[inline]
+    pub(crate) fn pop_front(&mut self) -> Option<CoroutineId> {
+        if self.len == 0 {
+            return None;
+        }
+        let id = self.buf[self.head];
+        self.head = (self.head + 1) & (self.buf.len() - 1);
+        self.len -= 1;
+        Some(id)
+    }
+
+    /// Doubles the buffer (at least 8 slots), keeping the order.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        let old = self.buf.len();
+        let new = (old * 2).max(8);
+        let mut buf = Vec::with_capacity(new);
+        buf.extend((0..self.len).map(|k| self.buf[(self.head + k) & (old.max(1) - 1)]));
+        let filler = CoroutineId {
+            index: u32::MAX,
+            generation: 0,
+        };
+        buf.resize(new, filler);
+        self.buf = buf;
+        self.head = 0;
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TaskState {
     Ready,
@@ -243,7 +313,7 @@ pub(crate) struct Reactor {
     timers: BTreeMap<(Instant, u64), Waiter>,
     timer_seq: u64,
     /// Tasks to run, in the order they became ready.
-    pub(crate) ready: VecDeque<CoroutineId>,
+    pub(crate) ready: ReadyQueue,
     /// Live tasks by slot index.
     tasks: Vec<Option<TaskEntry>>,
     pub(crate) live: usize,
@@ -260,6 +330,14 @@ pub(crate) struct Reactor {
 #[doc(hidden)]
 pub struct Shared {
     pub(crate) reactor: RefCell<Reactor>,
+    /// The last task that parked through the driver (a wait or
+    /// `yield_now`), set just before it suspends. After a task yields, the
+    /// driver compares it with the task's id to tell a driver wait from a
+    /// bare `Co::suspend` without looking the task up.
+    pub(crate) parked: Cell<Option<CoroutineId>>,
+    /// How many tasks have ended so far, so that a run waiting for one task
+    /// looks it up only after some task ended.
+    pub(crate) ended: Cell<u64>,
 }
 
 impl Shared {
@@ -269,7 +347,7 @@ impl Shared {
                 clock,
                 timers: BTreeMap::new(),
                 timer_seq: 0,
-                ready: VecDeque::new(),
+                ready: ReadyQueue::default(),
                 tasks: Vec::new(),
                 live: 0,
                 next_object: 1,
@@ -277,6 +355,8 @@ impl Shared {
                 #[cfg(feature = "io")]
                 io: None,
             }),
+            parked: Cell::new(None),
+            ended: Cell::new(0),
         })
     }
 
@@ -370,7 +450,13 @@ impl Reactor {
         let entry = self.entry_mut(id).expect("a running task is listed");
         entry.seq += 1;
         entry.state = TaskState::Waiting;
-        entry.wait = wait;
+        let old = std::mem::replace(&mut entry.wait, wait);
+        if old.owns_heap() {
+            drop_cold(old);
+        } else {
+            // Nothing to free: skip the drop glue.
+            std::mem::forget(old);
+        }
         Waiter {
             task: id,
             seq: entry.seq,
