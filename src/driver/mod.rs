@@ -608,13 +608,22 @@ impl<S: 'static> Task<'_, S> {
     }
 
     /// Waits on `source` until it fires. The common loop behind every
-    /// waiting method.
+    /// waiting method. A source that is ready at once costs one poll, inlined
+    /// into the caller.
+    #[inline]
     fn wait_for<Src: Source>(&mut self, mut source: Src) -> Eff<Yields, Src::Output> {
+        match source.poll(self.shared) {
+            Some(out) => Ok(out),
+            None => self.park_on(source),
+        }
+    }
+
+    /// The rest of [`wait_for`](Task::wait_for) once the first poll found
+    /// nothing: park until woken, then poll again.
+    #[inline(never)]
+    fn park_on<Src: Source>(&mut self, mut source: Src) -> Eff<Yields, Src::Output> {
         let id = self.co.id();
         loop {
-            if let Some(out) = source.poll(self.shared) {
-                return Ok(out);
-            }
             let waiter = self
                 .shared
                 .reactor
@@ -635,6 +644,9 @@ impl<S: 'static> Task<'_, S> {
             if let Err(interrupt) = woke {
                 guard.source.abandon(guard.shared);
                 return Err(interrupt);
+            }
+            if let Some(out) = guard.source.poll(guard.shared) {
+                return Ok(out);
             }
         }
     }
@@ -659,6 +671,7 @@ impl<S: 'static> Task<'_, S> {
 
     /// Receives the next message, waiting while the channel is empty.
     /// `Err(RecvError)` once every sender is gone and the channel is empty.
+    #[inline]
     pub fn recv<T>(&mut self, rx: &mut Receiver<T>) -> Eff<Yields, Result<T, RecvError>> {
         self.wait_for(wait::recv(rx))
     }
@@ -683,15 +696,22 @@ impl<S: 'static> Task<'_, S> {
     /// `Err(SendError(msg))` gives the message back if the receiver is gone.
     /// If the task is cancelled while waiting, the message is dropped with
     /// it; it was never in the channel.
+    #[inline]
     pub fn send<T>(&mut self, tx: &Sender<T>, msg: T) -> Eff<Yields, Result<(), SendError<T>>> {
+        match tx.try_send(msg) {
+            Ok(()) => Ok(Ok(())),
+            Err(TrySendError::Closed(back)) => Ok(Err(SendError(back))),
+            Err(TrySendError::Full(back)) => self.send_parked(tx, back),
+        }
+    }
+
+    /// The rest of [`send`](Task::send) once the channel was found full:
+    /// park until there is room, then try again.
+    #[inline(never)]
+    fn send_parked<T>(&mut self, tx: &Sender<T>, msg: T) -> Eff<Yields, Result<(), SendError<T>>> {
         let id = self.co.id();
         let mut msg = msg;
         loop {
-            match tx.try_send(msg) {
-                Ok(()) => return Ok(Ok(())),
-                Err(TrySendError::Closed(back)) => return Ok(Err(SendError(back))),
-                Err(TrySendError::Full(back)) => msg = back,
-            }
             let waiter = self
                 .shared
                 .reactor
@@ -712,6 +732,11 @@ impl<S: 'static> Task<'_, S> {
                     guard.tx.pass_on();
                 }
                 return Err(interrupt);
+            }
+            match tx.try_send(msg) {
+                Ok(()) => return Ok(Ok(())),
+                Err(TrySendError::Closed(back)) => return Ok(Err(SendError(back))),
+                Err(TrySendError::Full(back)) => msg = back,
             }
         }
     }
