@@ -21,6 +21,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::num::NonZeroU64;
 use std::ops::{Add, AddAssign, Sub};
 use std::rc::Rc;
 use std::time::Duration;
@@ -106,7 +107,8 @@ impl Clock {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Waiter {
     pub(crate) task: CoroutineId,
-    pub(crate) seq: u64,
+    /// Never zero, so that an `Option<Waiter>` is no bigger than a waiter.
+    pub(crate) seq: NonZeroU64,
 }
 
 /// What a task waits on, as listed by [`Driver::tasks`](super::Driver::tasks)
@@ -296,7 +298,7 @@ pub(crate) struct TaskEntry {
     /// result: drop entries outside the reactor's borrow.
     pub(crate) finish: Rc<dyn Finish>,
     pub(crate) name: Option<Rc<str>>,
-    pub(crate) seq: u64,
+    pub(crate) seq: NonZeroU64,
     pub(crate) state: TaskState,
     /// What the task waits on; meaningful only while `state` is
     /// `Waiting` (it is not reset when the task wakes, only replaced at its
@@ -417,7 +419,7 @@ impl Reactor {
             handle,
             finish,
             name,
-            seq: 0,
+            seq: NonZeroU64::MIN,
             state: TaskState::Ready,
             wait: WaitOn::Ready,
             joiners: Vec::new(),
@@ -448,7 +450,7 @@ impl Reactor {
     #[inline]
     pub(crate) fn begin_wait(&mut self, id: CoroutineId, wait: WaitOn) -> Waiter {
         let entry = self.entry_mut(id).expect("a running task is listed");
-        entry.seq += 1;
+        entry.seq = entry.seq.saturating_add(1);
         entry.state = TaskState::Waiting;
         let old = std::mem::replace(&mut entry.wait, wait);
         if old.owns_heap() {
@@ -467,7 +469,7 @@ impl Reactor {
     /// back of the ready queue.
     pub(crate) fn requeue(&mut self, id: CoroutineId) {
         let entry = self.entry_mut(id).expect("a running task is listed");
-        entry.seq += 1;
+        entry.seq = entry.seq.saturating_add(1);
         entry.state = TaskState::Ready;
         self.ready.push_back(id);
     }
