@@ -197,7 +197,7 @@ impl std::error::Error for RecvError {}
 
 impl<T> Sender<T> {
     /// Sends without waiting. Wakes the receiver if it waits.
-    #[inline]
+    #[inline(always)]
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         {
             let mut st = self.chan.state.borrow_mut();
