@@ -207,10 +207,23 @@ impl fmt::Display for WaitOn {
 }
 
 impl WaitOn {
-    /// Whether dropping this description frees anything.
+    /// Whether dropping this description frees anything. Exhaustive on
+    /// purpose: a new variant must say whether it owns memory.
     #[inline]
     fn owns_heap(&self) -> bool {
-        matches!(self, WaitOn::Join { name: Some(_), .. } | WaitOn::Any(_))
+        match self {
+            WaitOn::Join { name, .. } => name.is_some(),
+            WaitOn::Any(_) => true,
+            WaitOn::Ready
+            | WaitOn::Running
+            | WaitOn::Sleep { .. }
+            | WaitOn::Recv { .. }
+            | WaitOn::Send { .. }
+            | WaitOn::Notify { .. }
+            | WaitOn::Event { .. }
+            | WaitOn::Tick { .. }
+            | WaitOn::Io { .. } => false,
+        }
     }
 }
 
