@@ -28,14 +28,17 @@
 //! * `pingpong`: two parties exchange events that update shared state: a
 //!   hand-written enum state machine (the lower bound), two coroutines
 //!   dispatched by the main stack, two driver tasks over driver channels,
-//!   and two tokio tasks over tokio channels with `Rc<RefCell<_>>` state on
-//!   a current-thread runtime with a `LocalSet`. One iteration is one round
-//!   trip.
+//!   the same two parties on raw corosensei coroutines with a minimal
+//!   hand-written run queue and `Rc<RefCell<VecDeque<_>>>` channels (the
+//!   floor for any stackful driver), and two tokio tasks over tokio
+//!   channels with `Rc<RefCell<_>>` state on a current-thread runtime with
+//!   a `LocalSet`. One iteration is one round trip.
 //! * `driver`: many tasks (10k, and 100k or the most this process may map)
 //!   waiting on virtual-clock timers and on channels; one iteration is one
 //!   batch of wake-ups, reported as events per second.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -315,7 +318,7 @@ fn spawn(c: &mut Criterion) {
 }
 
 // ---------------------------------------------------------------------------
-// pingpong: events that update shared state, four ways
+// pingpong: events that update shared state, five ways
 
 /// The events of the ping-pong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -441,6 +444,11 @@ fn pingpong(c: &mut Criterion) {
     // not counted.
     g.bench_function("coshare_driver", |b| b.iter_custom(driver_pingpong));
 
+    // The same two parties on raw corosensei coroutines, a hand-written run
+    // queue and plain shared queues as channels: what a stackful driver
+    // costs at the least. Timed the same way.
+    g.bench_function("raw_scheduler", |b| b.iter_custom(raw_scheduler_pingpong));
+
     // Two tokio tasks over two tokio channels of capacity 1, the state in an
     // `Rc<RefCell<_>>`, timed the same way.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -487,6 +495,127 @@ fn driver_pingpong(iters: u64) -> Duration {
         .expect("the pinger returns");
     assert_eq!(driver.state().events, 2 * iters);
     elapsed
+}
+
+/// The minimal scheduler of `raw_scheduler_pingpong`: a run queue of
+/// coroutine indices and, per party, the channel end it waits on.
+struct RawScheduler {
+    queue: RefCell<VecDeque<usize>>,
+    /// Per party: `(channel, is_send)` while it waits, `None` otherwise.
+    waits: [Cell<Option<(usize, bool)>>; 2],
+}
+
+/// A channel of capacity 1 between the two parties of the raw ping-pong.
+struct RawChan {
+    /// Index of the channel, for `RawScheduler::waits`.
+    index: usize,
+    queue: Rc<RefCell<VecDeque<u64>>>,
+}
+
+impl RawScheduler {
+    /// Makes `party` ready if it waits on this end of `channel`.
+    #[inline]
+    fn wake(&self, party: usize, channel: usize, is_send: bool) {
+        if self.waits[party].get() == Some((channel, is_send)) {
+            self.waits[party].set(None);
+            self.queue.borrow_mut().push_back(party);
+        }
+    }
+
+    /// Sends `v` from `me` to `peer`, waiting while the channel is full.
+    #[inline]
+    fn send(&self, y: &Yielder<(), ()>, me: usize, peer: usize, chan: &RawChan, v: u64) {
+        loop {
+            {
+                let mut q = chan.queue.borrow_mut();
+                if q.is_empty() {
+                    q.push_back(v);
+                    break;
+                }
+            }
+            self.waits[me].set(Some((chan.index, true)));
+            y.suspend(());
+        }
+        self.wake(peer, chan.index, false);
+    }
+
+    /// Receives for `me` from `peer`, waiting while the channel is empty.
+    #[inline]
+    fn recv(&self, y: &Yielder<(), ()>, me: usize, peer: usize, chan: &RawChan) -> u64 {
+        loop {
+            let got = chan.queue.borrow_mut().pop_front();
+            if let Some(v) = got {
+                self.wake(peer, chan.index, true);
+                return v;
+            }
+            self.waits[me].set(Some((chan.index, false)));
+            y.suspend(());
+        }
+    }
+}
+
+fn raw_scheduler_pingpong(iters: u64) -> Duration {
+    const PINGER: usize = 0;
+    const PONGER: usize = 1;
+    let sched = Rc::new(RawScheduler {
+        queue: RefCell::new(VecDeque::new()),
+        waits: [Cell::new(None), Cell::new(None)],
+    });
+    let state = Rc::new(RefCell::new(Counters::default()));
+    let ping = Rc::new(RefCell::new(VecDeque::with_capacity(1)));
+    let pong = Rc::new(RefCell::new(VecDeque::with_capacity(1)));
+    let ponger: Coroutine<(), (), Option<Duration>> = Coroutine::new({
+        let (sched, state) = (Rc::clone(&sched), Rc::clone(&state));
+        let ping = RawChan {
+            index: 0,
+            queue: Rc::clone(&ping),
+        };
+        let pong = RawChan {
+            index: 1,
+            queue: Rc::clone(&pong),
+        };
+        move |y: &Yielder<(), ()>, ()| {
+            for _ in 0..iters {
+                let v = sched.recv(y, PONGER, PINGER, &ping);
+                bump(&mut state.borrow_mut(), v);
+                sched.send(y, PONGER, PINGER, &pong, v + 1);
+            }
+            None
+        }
+    });
+    let pinger: Coroutine<(), (), Option<Duration>> = Coroutine::new({
+        let (sched, state) = (Rc::clone(&sched), Rc::clone(&state));
+        let ping = RawChan {
+            index: 0,
+            queue: ping,
+        };
+        let pong = RawChan {
+            index: 1,
+            queue: pong,
+        };
+        move |y: &Yielder<(), ()>, ()| {
+            let start = Instant::now();
+            for i in 0..iters {
+                sched.send(y, PINGER, PONGER, &ping, black_box(i));
+                let v = sched.recv(y, PINGER, PONGER, &pong);
+                assert!(v == i + 1, "pinger: unexpected {v}");
+                bump(&mut state.borrow_mut(), v);
+            }
+            Some(start.elapsed())
+        }
+    });
+    let mut parties = [pinger, ponger];
+    sched.queue.borrow_mut().extend([PONGER, PINGER]);
+    let mut elapsed = None;
+    loop {
+        let next = sched.queue.borrow_mut().pop_front();
+        let Some(party) = next else { break };
+        if let CoroutineResult::Return(Some(time)) = parties[party].resume(()) {
+            elapsed = Some(time);
+        }
+    }
+    assert_eq!(state.borrow().events, 2 * iters);
+    elapsed.expect("the pinger returns")
 }
 
 fn tokio_pingpong(runtime: &tokio::runtime::Runtime, iters: u64) -> Duration {
@@ -853,6 +982,12 @@ const COMPARISONS: &[Comparison] = &[
         this: "pingpong/coshare_driver",
         baseline: "pingpong/tokio",
         target: Target::FasterBy(10.0),
+    },
+    Comparison {
+        what: "ping-pong, driver channels",
+        this: "pingpong/coshare_driver",
+        baseline: "pingpong/raw_scheduler",
+        target: Target::Report,
     },
     Comparison {
         what: "ping-pong, stage coroutines",

@@ -724,6 +724,56 @@ fn a_panicking_task_does_not_stop_the_others() {
     assert_eq!(d.block_on(steady).unwrap().unwrap(), 5);
 }
 
+/// A bare `Co::suspend` acts as `yield_now` even right after the task
+/// cancelled another one that tried to wait again during its cleanup.
+#[test]
+fn a_bare_suspend_after_cancelling_a_task_that_waits_again_is_a_yield() {
+    let mut d = virtual_driver();
+    let (_tx, mut rx) = d.channel::<u32>(1);
+    let victim = d
+        .spawn(move |t: &mut Task<Log>| -> Eff<Yields, ()> {
+            let interrupted = t.recv(&mut rx).is_err();
+            t.state().push(format!("victim interrupted: {interrupted}"));
+            // Ignores the interrupt and waits again: unwound by force.
+            let _ = t.sleep(ms(5));
+            Ok(())
+        })
+        .unwrap();
+    d.run_until_idle();
+    d.spawn(move |t: &mut Task<Log>| -> Eff<Yields, ()> {
+        t.cancel(&victim)?.unwrap();
+        t.co().suspend(())?;
+        t.state().push("canceller resumed".into());
+        Ok(())
+    })
+    .unwrap();
+    d.run().unwrap();
+    assert_eq!(
+        d.state().join(", "),
+        "victim interrupted: true, canceller resumed"
+    );
+}
+
+/// A woken task is listed as ready, not with the wait it has left.
+#[test]
+fn a_woken_task_is_listed_as_ready() {
+    let mut d = virtual_driver();
+    let (tx, mut rx) = d.channel::<u32>(1);
+    d.spawn(move |t: &mut Task<Log>| -> Eff<Yields, ()> {
+        t.recv(&mut rx)?.unwrap();
+        t.sleep(ms(10))
+    })
+    .unwrap();
+    d.run_until_idle();
+    let channel = tx.channel_id();
+    assert_eq!(d.tasks()[0].wait, WaitOn::Recv { channel });
+    tx.try_send(1).unwrap();
+    assert_eq!(d.tasks()[0].wait, WaitOn::Ready);
+    d.run_until_idle();
+    assert_eq!(d.tasks()[0].wait, WaitOn::Sleep { until: at(10) });
+    d.run().unwrap();
+}
+
 #[test]
 fn cancelling_a_finished_task_is_an_error() {
     let mut d = virtual_driver();

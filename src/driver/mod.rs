@@ -548,11 +548,11 @@ impl<R> SourceImpl for Join<'_, R> {
         }
     }
 
-    fn describe(&self, out: &mut Waits) {
-        out.push(WaitOn::Join {
+    fn wait_on(&self) -> WaitOn {
+        WaitOn::Join {
             task: self.handle.id,
             name: self.handle.name.clone(),
-        });
+        }
     }
 }
 
@@ -608,18 +608,27 @@ impl<S: 'static> Task<'_, S> {
     }
 
     /// Waits on `source` until it fires. The common loop behind every
-    /// waiting method.
+    /// waiting method. A source that is ready at once costs one poll, inlined
+    /// into the caller.
+    #[inline]
     fn wait_for<Src: Source>(&mut self, mut source: Src) -> Eff<Yields, Src::Output> {
+        match source.poll(self.shared) {
+            Some(out) => Ok(out),
+            None => self.park_on(source),
+        }
+    }
+
+    /// The rest of [`wait_for`](Task::wait_for) once the first poll found
+    /// nothing: park until woken, then poll again.
+    #[inline(never)]
+    fn park_on<Src: Source>(&mut self, mut source: Src) -> Eff<Yields, Src::Output> {
         let id = self.co.id();
         loop {
-            if let Some(out) = source.poll(self.shared) {
-                return Ok(out);
-            }
             let waiter = self
                 .shared
                 .reactor
                 .borrow_mut()
-                .begin_wait(id, select::describe(&source));
+                .begin_wait(id, source.wait_on());
             source.register(self.shared, waiter);
             // If the coroutine is unwound by force while parked, the guard
             // still removes the registrations and passes on any wake-up.
@@ -628,12 +637,16 @@ impl<S: 'static> Task<'_, S> {
                 shared: self.shared,
                 armed: true,
             };
+            self.shared.parked.set(Some(id));
             let woke = self.co.suspend(());
             guard.source.unregister(guard.shared);
             guard.armed = false;
             if let Err(interrupt) = woke {
                 guard.source.abandon(guard.shared);
                 return Err(interrupt);
+            }
+            if let Some(out) = guard.source.poll(guard.shared) {
+                return Ok(out);
             }
         }
     }
@@ -652,11 +665,13 @@ impl<S: 'static> Task<'_, S> {
     pub fn yield_now(&mut self) -> Eff<Yields, ()> {
         let id = self.co.id();
         self.shared.reactor.borrow_mut().requeue(id);
+        self.shared.parked.set(Some(id));
         self.co.suspend(())
     }
 
     /// Receives the next message, waiting while the channel is empty.
     /// `Err(RecvError)` once every sender is gone and the channel is empty.
+    #[inline]
     pub fn recv<T>(&mut self, rx: &mut Receiver<T>) -> Eff<Yields, Result<T, RecvError>> {
         self.wait_for(wait::recv(rx))
     }
@@ -681,15 +696,22 @@ impl<S: 'static> Task<'_, S> {
     /// `Err(SendError(msg))` gives the message back if the receiver is gone.
     /// If the task is cancelled while waiting, the message is dropped with
     /// it; it was never in the channel.
+    #[inline]
     pub fn send<T>(&mut self, tx: &Sender<T>, msg: T) -> Eff<Yields, Result<(), SendError<T>>> {
+        match tx.try_send(msg) {
+            Ok(()) => Ok(Ok(())),
+            Err(TrySendError::Closed(back)) => Ok(Err(SendError(back))),
+            Err(TrySendError::Full(back)) => self.send_parked(tx, back),
+        }
+    }
+
+    /// The rest of [`send`](Task::send) once the channel was found full:
+    /// park until there is room, then try again.
+    #[inline(never)]
+    fn send_parked<T>(&mut self, tx: &Sender<T>, msg: T) -> Eff<Yields, Result<(), SendError<T>>> {
         let id = self.co.id();
         let mut msg = msg;
         loop {
-            match tx.try_send(msg) {
-                Ok(()) => return Ok(Ok(())),
-                Err(TrySendError::Closed(back)) => return Ok(Err(SendError(back))),
-                Err(TrySendError::Full(back)) => msg = back,
-            }
             let waiter = self
                 .shared
                 .reactor
@@ -701,6 +723,7 @@ impl<S: 'static> Task<'_, S> {
                 waiter,
                 armed: true,
             };
+            self.shared.parked.set(Some(id));
             let woke = self.co.suspend(());
             let still_queued = guard.tx.unregister_sender(waiter);
             guard.armed = false;
@@ -709,6 +732,11 @@ impl<S: 'static> Task<'_, S> {
                     guard.tx.pass_on();
                 }
                 return Err(interrupt);
+            }
+            match tx.try_send(msg) {
+                Ok(()) => return Ok(Ok(())),
+                Err(TrySendError::Closed(back)) => return Ok(Err(SendError(back))),
+                Err(TrySendError::Full(back)) => msg = back,
             }
         }
     }
@@ -970,6 +998,7 @@ fn finish_task(shared: &Shared, id: CoroutineId, mark: impl FnOnce(&dyn Finish))
             return;
         };
         mark(&*entry.finish);
+        shared.ended.set(shared.ended.get() + 1);
         reactor.remove_task(id)
     };
     drop(entry);
@@ -1228,18 +1257,30 @@ impl<S: 'static> Driver<S> {
             .expect("the task finished, so its result is there"))
     }
 
-    fn stop_met(&mut self, stop: &mut Stop<'_, S>) -> bool {
+    /// Whether the run is over. `ended_seen` is the count of ended tasks at
+    /// the last check: a task can only have finished if it moved.
+    #[inline]
+    fn stop_met(&mut self, stop: &mut Stop<'_, S>, ended_seen: &mut u64) -> bool {
         match stop {
             Stop::Idle | Stop::AllDone | Stop::Deadline(_) => false,
-            Stop::Task(id) => self.shared.reactor.borrow().entry(*id).is_none(),
+            Stop::Task(id) => {
+                let ended = self.shared.ended.get();
+                if ended == *ended_seen {
+                    return false;
+                }
+                *ended_seen = ended;
+                self.shared.reactor.borrow().entry(*id).is_none()
+            }
             Stop::State(condition) => condition(self.stage.state()),
         }
     }
 
     /// The run loop. See "Order of wake-ups" in the module docs.
     fn drive(&mut self, mut stop: Stop<'_, S>) -> Result<(), Deadlock> {
+        // Differs from the count, so that the first check looks.
+        let mut ended_seen = self.shared.ended.get().wrapping_sub(1);
         loop {
-            if self.stop_met(&mut stop) {
+            if self.stop_met(&mut stop, &mut ended_seen) {
                 return Ok(());
             }
             // A round: take I/O events, fire due timers, then run the tasks
@@ -1250,18 +1291,20 @@ impl<S: 'static> Driver<S> {
                 if reactor.has_sockets() {
                     reactor.poll_io(Some(Duration::ZERO));
                 }
-                let now = reactor.now();
-                if let Stop::Deadline(deadline) = stop {
-                    reactor.fire_due(now.min(deadline));
-                } else {
-                    reactor.fire_due(now);
+                if reactor.has_timers() {
+                    let now = reactor.now();
+                    if let Stop::Deadline(deadline) = stop {
+                        reactor.fire_due(now.min(deadline));
+                    } else {
+                        reactor.fire_due(now);
+                    }
                 }
                 reactor.ready.len()
             };
             if ready_now > 0 {
                 for _ in 0..ready_now {
                     self.step();
-                    if self.stop_met(&mut stop) {
+                    if self.stop_met(&mut stop, &mut ended_seen) {
                         return Ok(());
                     }
                 }
@@ -1340,6 +1383,7 @@ impl<S: 'static> Driver<S> {
     }
 
     /// Resumes the first ready task until it waits, returns or panics.
+    #[inline]
     fn step(&mut self) {
         let next = {
             let mut reactor = self.shared.reactor.borrow_mut();
@@ -1350,7 +1394,6 @@ impl<S: 'static> Driver<S> {
                 match reactor.entry_mut(id) {
                     Some(entry) if entry.state == TaskState::Ready => {
                         entry.state = TaskState::Running;
-                        entry.wait = WaitOn::Running;
                         break (id, entry.handle);
                     }
                     _ => continue, // ended meanwhile
@@ -1358,16 +1401,12 @@ impl<S: 'static> Driver<S> {
             }
         };
         let (id, handle) = next;
+        self.shared.parked.set(None);
         let result = panic::catch_unwind(AssertUnwindSafe(|| self.stage.resume(handle, ())));
         match result {
             Ok(Ok(Resumed::Yield(()))) => {
-                let mut reactor = self.shared.reactor.borrow_mut();
-                if reactor
-                    .entry(id)
-                    .is_some_and(|e| e.state == TaskState::Running)
-                {
-                    // A bare `suspend`: treat it as `yield_now`.
-                    reactor.requeue(id);
+                if self.shared.parked.get() != Some(id) {
+                    self.bare_suspend(id);
                 }
             }
             Ok(Ok(Resumed::Return(()))) => finish_task(&self.shared, id, |_| {}),
@@ -1386,6 +1425,19 @@ impl<S: 'static> Driver<S> {
             Err(payload) => finish_task(&self.shared, id, |finish| {
                 finish.panicked(Some(payload));
             }),
+        }
+    }
+
+    /// The task yielded without parking through the driver: a bare
+    /// `suspend`, treated as `yield_now`.
+    #[cold]
+    fn bare_suspend(&mut self, id: CoroutineId) {
+        let mut reactor = self.shared.reactor.borrow_mut();
+        if reactor
+            .entry(id)
+            .is_some_and(|e| e.state == TaskState::Running)
+        {
+            reactor.requeue(id);
         }
     }
 }

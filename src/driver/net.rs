@@ -29,7 +29,7 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
 use super::reactor::{Reactor, Shared, WaitOn, Waiter};
-use super::select::{SourceImpl, Waits};
+use super::select::SourceImpl;
 
 /// Per-socket readiness and waiters.
 #[derive(Default)]
@@ -253,7 +253,7 @@ impl Registration {
     }
 }
 
-/// The `register`, `unregister` and `describe` of a socket source whose
+/// The `register`, `unregister` and `wait_on` of a socket source whose
 /// socket is `self.$socket` and which waits in `$direction`.
 macro_rules! readiness_methods {
     ($socket:ident, $direction:expr) => {
@@ -270,8 +270,8 @@ macro_rules! readiness_methods {
             }
         }
 
-        fn describe(&self, out: &mut Waits) {
-            out.push(self.$socket.registration.describe($direction));
+        fn wait_on(&self) -> WaitOn {
+            self.$socket.registration.describe($direction)
         }
     };
 }

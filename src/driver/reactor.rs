@@ -18,9 +18,10 @@
 //! Waking is only a hint: a woken task re-polls what it waits on, so a wake
 //! never carries or consumes a message.
 
-use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::fmt;
+use std::num::NonZeroU64;
 use std::ops::{Add, AddAssign, Sub};
 use std::rc::Rc;
 use std::time::Duration;
@@ -106,7 +107,8 @@ impl Clock {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Waiter {
     pub(crate) task: CoroutineId,
-    pub(crate) seq: u64,
+    /// Never zero, so that an `Option<Waiter>` is no bigger than a waiter.
+    pub(crate) seq: NonZeroU64,
 }
 
 /// What a task waits on, as listed by [`Driver::tasks`](super::Driver::tasks)
@@ -204,6 +206,89 @@ impl fmt::Display for WaitOn {
     }
 }
 
+impl WaitOn {
+    /// Whether dropping this description frees anything. Exhaustive on
+    /// purpose: a new variant must say whether it owns memory.
+    #[inline]
+    fn owns_heap(&self) -> bool {
+        match self {
+            WaitOn::Join { name, .. } => name.is_some(),
+            WaitOn::Any(_) => true,
+            WaitOn::Ready
+            | WaitOn::Running
+            | WaitOn::Sleep { .. }
+            | WaitOn::Recv { .. }
+            | WaitOn::Send { .. }
+            | WaitOn::Notify { .. }
+            | WaitOn::Event { .. }
+            | WaitOn::Tick { .. }
+            | WaitOn::Io { .. } => false,
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn drop_cold(wait: WaitOn) {
+    drop(wait);
+}
+
+/// The ready queue: a ring buffer of task ids whose length is a power of
+/// two, so that pushing and popping are a few instructions.
+#[derive(Default)]
+pub(crate) struct ReadyQueue {
+    /// Every element is initialized; those outside `head..head + len`
+    /// (modulo the length) are stale.
+    buf: Vec<CoroutineId>,
+    head: usize,
+    len: usize,
+}
+
+impl ReadyQueue {
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    pub(crate) fn push_back(&mut self, id: CoroutineId) {
+        if self.len == self.buf.len() {
+            self.grow();
+        }
+        let mask = self.buf.len() - 1;
+        self.buf[(self.head + self.len) & mask] = id;
+        self.len += 1;
+    }
+
+    #[inline]
+    pub(crate) fn pop_front(&mut self) -> Option<CoroutineId> {
+        if self.len == 0 {
+            return None;
+        }
+        let id = self.buf[self.head];
+        self.head = (self.head + 1) & (self.buf.len() - 1);
+        self.len -= 1;
+        Some(id)
+    }
+
+    /// Doubles the buffer (at least 8 slots), keeping the order.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        let old = self.buf.len();
+        let new = (old * 2).max(8);
+        let mut buf = Vec::with_capacity(new);
+        buf.extend((0..self.len).map(|k| self.buf[(self.head + k) & (old.max(1) - 1)]));
+        let filler = CoroutineId {
+            index: u32::MAX,
+            generation: 0,
+        };
+        buf.resize(new, filler);
+        self.buf = buf;
+        self.head = 0;
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TaskState {
     Ready,
@@ -226,8 +311,11 @@ pub(crate) struct TaskEntry {
     /// result: drop entries outside the reactor's borrow.
     pub(crate) finish: Rc<dyn Finish>,
     pub(crate) name: Option<Rc<str>>,
-    pub(crate) seq: u64,
+    pub(crate) seq: NonZeroU64,
     pub(crate) state: TaskState,
+    /// What the task waits on; meaningful only while `state` is
+    /// `Waiting` (it is not reset when the task wakes, only replaced at its
+    /// next wait).
     pub(crate) wait: WaitOn,
     /// Tasks waiting for this one to finish.
     pub(crate) joiners: Vec<Waiter>,
@@ -240,7 +328,7 @@ pub(crate) struct Reactor {
     timers: BTreeMap<(Instant, u64), Waiter>,
     timer_seq: u64,
     /// Tasks to run, in the order they became ready.
-    pub(crate) ready: VecDeque<CoroutineId>,
+    pub(crate) ready: ReadyQueue,
     /// Live tasks by slot index.
     tasks: Vec<Option<TaskEntry>>,
     pub(crate) live: usize,
@@ -257,6 +345,14 @@ pub(crate) struct Reactor {
 #[doc(hidden)]
 pub struct Shared {
     pub(crate) reactor: RefCell<Reactor>,
+    /// The last task that parked through the driver (a wait or
+    /// `yield_now`), set just before it suspends. After a task yields, the
+    /// driver compares it with the task's id to tell a driver wait from a
+    /// bare `Co::suspend` without looking the task up.
+    pub(crate) parked: Cell<Option<CoroutineId>>,
+    /// How many tasks have ended so far, so that a run waiting for one task
+    /// looks it up only after some task ended.
+    pub(crate) ended: Cell<u64>,
 }
 
 impl Shared {
@@ -266,7 +362,7 @@ impl Shared {
                 clock,
                 timers: BTreeMap::new(),
                 timer_seq: 0,
-                ready: VecDeque::new(),
+                ready: ReadyQueue::default(),
                 tasks: Vec::new(),
                 live: 0,
                 next_object: 1,
@@ -274,16 +370,20 @@ impl Shared {
                 #[cfg(feature = "io")]
                 io: None,
             }),
+            parked: Cell::new(None),
+            ended: Cell::new(0),
         })
     }
 
     /// Wakes `waiter` if it is still current (see the module docs).
+    #[inline]
     pub(crate) fn wake(&self, waiter: Waiter) -> bool {
         self.reactor.borrow_mut().wake(waiter)
     }
 }
 
 impl Reactor {
+    #[inline]
     pub(crate) fn now(&self) -> Instant {
         self.clock.now()
     }
@@ -295,6 +395,7 @@ impl Reactor {
         id
     }
 
+    #[inline]
     pub(crate) fn entry(&self, id: CoroutineId) -> Option<&TaskEntry> {
         self.tasks
             .get(id.index as usize)
@@ -302,6 +403,7 @@ impl Reactor {
             .filter(|e| e.id == id)
     }
 
+    #[inline]
     pub(crate) fn entry_mut(&mut self, id: CoroutineId) -> Option<&mut TaskEntry> {
         self.tasks
             .get_mut(id.index as usize)
@@ -330,7 +432,7 @@ impl Reactor {
             handle,
             finish,
             name,
-            seq: 0,
+            seq: NonZeroU64::MIN,
             state: TaskState::Ready,
             wait: WaitOn::Ready,
             joiners: Vec::new(),
@@ -358,11 +460,18 @@ impl Reactor {
     /// Starts a new wait for the running task: advances its sequence number
     /// and marks it waiting. Registrations made with the returned waiter are
     /// the only ones that can wake it.
+    #[inline]
     pub(crate) fn begin_wait(&mut self, id: CoroutineId, wait: WaitOn) -> Waiter {
         let entry = self.entry_mut(id).expect("a running task is listed");
-        entry.seq += 1;
+        entry.seq = entry.seq.saturating_add(1);
         entry.state = TaskState::Waiting;
-        entry.wait = wait;
+        let old = std::mem::replace(&mut entry.wait, wait);
+        if old.owns_heap() {
+            drop_cold(old);
+        } else {
+            // Nothing to free: skip the drop glue.
+            std::mem::forget(old);
+        }
         Waiter {
             task: id,
             seq: entry.seq,
@@ -373,18 +482,17 @@ impl Reactor {
     /// back of the ready queue.
     pub(crate) fn requeue(&mut self, id: CoroutineId) {
         let entry = self.entry_mut(id).expect("a running task is listed");
-        entry.seq += 1;
+        entry.seq = entry.seq.saturating_add(1);
         entry.state = TaskState::Ready;
-        entry.wait = WaitOn::Ready;
         self.ready.push_back(id);
     }
 
     /// Makes the waiter's task ready if this is still its current wait.
+    #[inline]
     pub(crate) fn wake(&mut self, waiter: Waiter) -> bool {
         match self.entry_mut(waiter.task) {
             Some(entry) if entry.seq == waiter.seq && entry.state == TaskState::Waiting => {
                 entry.state = TaskState::Ready;
-                entry.wait = WaitOn::Ready;
                 self.ready.push_back(waiter.task);
                 true
             }
@@ -409,6 +517,12 @@ impl Reactor {
 
     pub(crate) fn pending_timers(&self) -> usize {
         self.timers.len()
+    }
+
+    /// Whether any timer is pending.
+    #[inline]
+    pub(crate) fn has_timers(&self) -> bool {
+        !self.timers.is_empty()
     }
 
     /// Fires every timer due at `now`, in deadline-then-creation order.

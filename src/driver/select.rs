@@ -55,9 +55,18 @@ pub trait SourceImpl {
     #[doc(hidden)]
     fn abandon(&mut self, _shared: &Shared) {}
 
-    /// Describes the wait, for task listings and deadlock reports.
+    /// Describes the whole wait, for task listings and deadlock reports.
+    /// Called once per wait, before the task parks, so a single source
+    /// builds its description directly.
     #[doc(hidden)]
-    fn describe(&self, out: &mut Waits);
+    fn wait_on(&self) -> WaitOn;
+
+    /// Adds this source's part of a wait-for-any description to `out`.
+    #[doc(hidden)]
+    #[inline]
+    fn describe(&self, out: &mut Waits) {
+        out.push(self.wait_on());
+    }
 }
 
 /// Waits until a deadline: the source behind [`Task::sleep`](super::Task::sleep).
@@ -110,10 +119,11 @@ impl SourceImpl for Sleep {
         }
     }
 
-    fn describe(&self, out: &mut Waits) {
-        out.push(WaitOn::Sleep {
+    #[inline]
+    fn wait_on(&self) -> WaitOn {
+        WaitOn::Sleep {
             until: self.deadline.unwrap_or_default(),
-        });
+        }
     }
 }
 
@@ -187,10 +197,11 @@ impl SourceImpl for Tick<'_> {
         }
     }
 
-    fn describe(&self, out: &mut Waits) {
-        out.push(WaitOn::Tick {
+    #[inline]
+    fn wait_on(&self) -> WaitOn {
+        WaitOn::Tick {
             at: self.interval.next,
-        });
+        }
     }
 }
 
@@ -206,6 +217,10 @@ impl SourceImpl for HNil {
     fn register(&mut self, _shared: &Shared, _waiter: Waiter) {}
 
     fn unregister(&mut self, _shared: &Shared) {}
+
+    fn wait_on(&self) -> WaitOn {
+        WaitOn::Any(Vec::new())
+    }
 
     fn describe(&self, _out: &mut Waits) {}
 }
@@ -235,41 +250,37 @@ impl<H: Source, T: Source> SourceImpl for HCons<H, T> {
         self.tail.abandon(shared);
     }
 
+    fn wait_on(&self) -> WaitOn {
+        let mut waits = Waits::default();
+        self.describe(&mut waits);
+        waits.finish()
+    }
+
     fn describe(&self, out: &mut Waits) {
         self.head.describe(out);
         self.tail.describe(out);
     }
 }
 
-/// Collects the descriptions of a wait's sources. A single source (the
-/// common case) is kept without allocating. Internal.
+/// Collects the descriptions of a wait-for-any's sources. Internal.
 #[doc(hidden)]
 #[derive(Default)]
 pub struct Waits {
-    first: Option<WaitOn>,
-    more: Vec<WaitOn>,
+    all: Vec<WaitOn>,
 }
 
 impl Waits {
     pub(crate) fn push(&mut self, wait: WaitOn) {
-        if self.first.is_none() && self.more.is_empty() {
-            self.first = Some(wait);
-        } else {
-            self.more.extend(self.first.take());
-            self.more.push(wait);
-        }
+        self.all.push(wait);
     }
-}
 
-/// The description of a whole wait.
-pub(crate) fn describe(source: &impl SourceImpl) -> WaitOn {
-    let mut waits = Waits::default();
-    source.describe(&mut waits);
-    match waits {
-        Waits {
-            first: Some(one),
-            more,
-        } if more.is_empty() => one,
-        Waits { first, more } => WaitOn::Any(first.into_iter().chain(more).collect()),
+    /// The description of the whole wait: the one source's own if there is
+    /// only one, else all of them.
+    fn finish(mut self) -> WaitOn {
+        if self.all.len() == 1 {
+            self.all.pop().expect("one description")
+        } else {
+            WaitOn::Any(self.all)
+        }
     }
 }

@@ -5,13 +5,13 @@
 //! waiting tasks as ready, and the driver resumes them later. Waiting is
 //! done through a [`Task`](super::Task), whose methods take `&mut self`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::rc::Rc;
 
 use super::reactor::{Shared, WaitOn, Waiter};
-use super::select::{SourceImpl, Waits};
+use super::select::SourceImpl;
 
 /// Creates a bounded channel. See [`Driver::channel`](super::Driver::channel).
 pub(crate) fn channel<T>(shared: &Rc<Shared>, capacity: usize) -> (Sender<T>, Receiver<T>) {
@@ -24,11 +24,11 @@ pub(crate) fn channel<T>(shared: &Rc<Shared>, capacity: usize) -> (Sender<T>, Re
         id,
         capacity,
         shared: Rc::clone(shared),
+        recv_waiter: Cell::new(None),
         state: RefCell::new(ChanState {
             buf: VecDeque::with_capacity(capacity.min(1024)),
             senders: 1,
             receiver_alive: true,
-            recv_waiter: None,
             send_waiters: VecDeque::new(),
         }),
     });
@@ -44,6 +44,9 @@ struct Chan<T> {
     id: u64,
     capacity: usize,
     shared: Rc<Shared>,
+    /// The receiver's current wait, if it waits. Outside `state` so that
+    /// setting and taking it needs no borrow.
+    recv_waiter: Cell<Option<Waiter>>,
     state: RefCell<ChanState<T>>,
 }
 
@@ -51,7 +54,6 @@ struct ChanState<T> {
     buf: VecDeque<T>,
     senders: usize,
     receiver_alive: bool,
-    recv_waiter: Option<Waiter>,
     send_waiters: VecDeque<Waiter>,
 }
 
@@ -78,9 +80,9 @@ impl<T> Chan<T> {
         }
     }
 
+    #[inline]
     fn wake_receiver(&self) {
-        let waiter = self.state.borrow_mut().recv_waiter.take();
-        if let Some(waiter) = waiter {
+        if let Some(waiter) = self.recv_waiter.take() {
             self.shared.wake(waiter);
         }
     }
@@ -195,6 +197,7 @@ impl std::error::Error for RecvError {}
 
 impl<T> Sender<T> {
     /// Sends without waiting. Wakes the receiver if it waits.
+    #[inline(always)]
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         {
             let mut st = self.chan.state.borrow_mut();
@@ -299,16 +302,19 @@ impl<T> fmt::Debug for Sender<T> {
 impl<T> Receiver<T> {
     /// Takes the next message without waiting. Wakes a sender waiting for
     /// room.
+    #[inline]
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        let msg = {
+        let (msg, senders_wait) = {
             let mut st = self.chan.state.borrow_mut();
             match st.buf.pop_front() {
-                Some(msg) => msg,
+                Some(msg) => (msg, !st.send_waiters.is_empty()),
                 None if st.senders == 0 => return Err(TryRecvError::Closed),
                 None => return Err(TryRecvError::Empty),
             }
         };
-        self.chan.wake_one_sender();
+        if senders_wait {
+            self.chan.wake_one_sender();
+        }
         Ok(msg)
     }
 
@@ -372,6 +378,7 @@ pub struct Recv<'a, T> {
 impl<T> SourceImpl for Recv<'_, T> {
     type Output = Result<T, RecvError>;
 
+    #[inline]
     fn poll(&mut self, _shared: &Shared) -> Option<Result<T, RecvError>> {
         match self.rx.try_recv() {
             Ok(msg) => Some(Ok(msg)),
@@ -380,18 +387,21 @@ impl<T> SourceImpl for Recv<'_, T> {
         }
     }
 
+    #[inline]
     fn register(&mut self, _shared: &Shared, waiter: Waiter) {
-        self.rx.chan.state.borrow_mut().recv_waiter = Some(waiter);
+        self.rx.chan.recv_waiter.set(Some(waiter));
     }
 
+    #[inline]
     fn unregister(&mut self, _shared: &Shared) {
-        self.rx.chan.state.borrow_mut().recv_waiter = None;
+        self.rx.chan.recv_waiter.set(None);
     }
 
-    fn describe(&self, out: &mut Waits) {
-        out.push(WaitOn::Recv {
+    #[inline]
+    fn wait_on(&self) -> WaitOn {
+        WaitOn::Recv {
             channel: self.rx.chan.id,
-        });
+        }
     }
 }
 
@@ -551,10 +561,10 @@ impl SourceImpl for Notified<'_> {
         }
     }
 
-    fn describe(&self, out: &mut Waits) {
-        out.push(WaitOn::Notify {
+    fn wait_on(&self) -> WaitOn {
+        WaitOn::Notify {
             id: self.notify.inner.id,
-        });
+        }
     }
 }
 
@@ -641,9 +651,9 @@ impl SourceImpl for EventWait<'_> {
         }
     }
 
-    fn describe(&self, out: &mut Waits) {
-        out.push(WaitOn::Event {
+    fn wait_on(&self) -> WaitOn {
+        WaitOn::Event {
             id: self.event.inner.id,
-        });
+        }
     }
 }
