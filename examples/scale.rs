@@ -15,21 +15,30 @@
 //!   pool (spawn + run to completion, reusing the stacks of the finished
 //!   coroutines).
 //!
-//! Run it with `cargo run --release --example scale` (about a second). On
+//! Run it with `cargo run --release --example scale` (about a second), or
+//! `cargo run --release --example scale -- 1000000` to add a row of a
+//! million coroutines on 16 KiB stacks (that needs `vm.max_map_count`
+//! above 2 000 000 and about 4.5 GB of memory). On
 //! a 2-core AMD EPYC virtual machine (shared with other work, so the
 //! rates vary by a factor of two from run to run; the memory figures do not):
 //!
 //! ```text
 //! each coroutine touches 512 bytes of its stack and suspends; page size 4096 bytes
 //! coroutines   stack   resident/co  pagetable/co  cold spawn   1st resume resume round warm spawn+run high water
-//!       1000 256 KiB      4.30 KiB      0.50 KiB     130 k/s     6.48 M/s    80.53 M/s      16.61 M/s      4 KiB
-//!      10000 256 KiB      4.23 KiB      0.51 KiB     124 k/s     5.42 M/s    44.78 M/s      15.57 M/s      4 KiB
-//!      10000  16 KiB      4.16 KiB      0.04 KiB     127 k/s     5.72 M/s    42.67 M/s      15.87 M/s      4 KiB
-//!      31741 256 KiB      4.23 KiB      0.51 KiB     109 k/s     5.42 M/s     6.28 M/s      16.54 M/s      4 KiB
-//! the last row spawned until the limit: cannot map another coroutine stack: 31741 guarded
+//!       1000 256 KiB      4.33 KiB      0.51 KiB     125 k/s     8.50 M/s   120.45 M/s      88.13 M/s      4 KiB
+//!      10000 256 KiB      4.28 KiB      0.51 KiB     121 k/s     5.80 M/s    69.48 M/s      90.53 M/s      4 KiB
+//!      10000  16 KiB      4.02 KiB      0.04 KiB     131 k/s     5.93 M/s    74.37 M/s      91.31 M/s      4 KiB
+//!      31741 256 KiB      4.21 KiB      0.51 KiB     115 k/s     5.66 M/s    11.09 M/s      78.68 M/s      4 KiB
+//! a row spawned until the limit: cannot map another coroutine stack: 31741 guarded
 //! stacks are mapped in this process and the limit is 31741, derived from the kernel setting
 //! vm.max_map_count = 65530 (each stack takes two memory maps); raise it, for example
 //! `sysctl -w vm.max_map_count=262120`, or let coroutines finish
+//! ```
+//!
+//! and with `-- 1000000` where `vm.max_map_count` is 2 200 000, one more row:
+//!
+//! ```text
+//!    1000000  16 KiB      4.25 KiB      0.04 KiB      64 k/s     4.27 M/s     6.48 M/s      89.86 M/s      4 KiB
 //! ```
 //!
 //! Reading it: a suspended coroutine costs one stack page plus its slot
