@@ -129,7 +129,23 @@ pub(crate) enum Wake<I> {
 }
 
 /// The concrete corosensei coroutine behind a `Handle<I, Y, R>`.
-type Inner<I, Y, R> = Coroutine<Wake<I>, Y, Eff<Yields, R>, stack::StackRef>;
+type Inner<I, Y, R> = Coroutine<Wake<I>, Y, Outcome<R>, stack::StackRef>;
+
+/// How a coroutine's body ended, as its corosensei coroutine returns it.
+///
+/// A panic of a coroutine that is not being cancelled is caught at the
+/// coroutine's root and returned as a value, so that a plain `resume` never
+/// unwinds out of corosensei's switch: the hot path then needs no drop
+/// guard, and nothing has to be kept in memory across the switch for one.
+/// Once a cancellation has been delivered, panics (the forced unwind
+/// included) travel as unwinding, through corosensei, to the canceller,
+/// whose drop guard ends the slot.
+pub(crate) enum Outcome<R> {
+    /// The body returned.
+    Done(Eff<Yields, R>),
+    /// The body panicked with this payload.
+    Panicked(Box<dyn std::any::Any + Send>),
+}
 
 /// Untyped space for an [`Inner`]. Every `Inner<I, Y, R>` has the same few
 /// fields (corosensei keeps the closure on the coroutine's own stack);
@@ -497,9 +513,9 @@ unsafe fn pool<'a, S>(core: NonNull<Core<S>>) -> &'a mut stack::Pool {
 }
 
 /// A coroutine being resumed (or cancelled) from its slot. It stays in the
-/// slot's body (which never moves) while it runs. Dropping a `Running`
-/// without `suspended` or `finish` (that is, during a panic) ends the slot
-/// as `PANICKED`.
+/// slot's body (which never moves) while it runs. `Running` has no drop
+/// guard of its own: a plain resume cannot unwind (see [`Outcome`]), and a
+/// cancellation wraps it in a [`Cancelling`] guard.
 ///
 /// # Marking: lazily, only for nested switches
 ///
@@ -581,35 +597,51 @@ impl<S, I, Y, R> Running<S, I, Y, R> {
     /// The coroutine suspended again. Its slot is still `READY`: nothing
     /// to write.
     #[inline(always)]
-    fn suspended(self) {
-        std::mem::forget(self);
-    }
+    fn suspended(self) {}
 
     /// The coroutine is done: drop it, then end the slot, keeping its stack
     /// for reuse.
     #[inline(always)]
-    fn finish(self, end: u8) {
-        let mut this = ManuallyDrop::new(self);
-        debug_assert!(this.co().done());
+    fn finish(mut self, end: u8) {
+        debug_assert!(self.co().done());
         // SAFETY: the coroutine has completed, so dropping it runs no user
         // code; it is dropped once, and the slot ends below, so nothing
         // reads the body as a coroutine again.
-        unsafe { ptr::drop_in_place(this.slot.body::<Inner<I, Y, R>>()) };
+        unsafe { ptr::drop_in_place(self.slot.body::<Inner<I, Y, R>>()) };
         // SAFETY: the coroutine that ran on the stack is gone, so the stack
         // may be reused (stack module invariant).
-        unsafe { end_slot::<S>(this.slot, end, true) };
+        unsafe { end_slot::<S>(self.slot, end, true) };
     }
 }
 
-impl<S, I, Y, R> Drop for Running<S, I, Y, R> {
-    /// Reached only when a panic unwinds out of a resume or a cancel.
+/// A [`Running`] coroutine being cancelled, whose switch may unwind: a
+/// panic in its cleanup code travels to the canceller (see [`Outcome`]), and
+/// so may one raised on this side of the switch (dropping a yielded value,
+/// or a never-started body). Dropping the guard during such a panic ends
+/// the slot as `PANICKED`.
+struct Cancelling<S, I, Y, R>(ManuallyDrop<Running<S, I, Y, R>>);
+
+impl<S, I, Y, R> Cancelling<S, I, Y, R> {
+    /// The cancellation is over: end the slot as `CANCELLED`.
+    fn finish(self) {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: taken once; `this` is never dropped, so neither is the
+        // `Running` a second time.
+        let running = unsafe { ManuallyDrop::take(&mut this.0) };
+        running.finish(status::CANCELLED);
+    }
+}
+
+impl<S, I, Y, R> Drop for Cancelling<S, I, Y, R> {
+    /// Reached only when a panic unwinds out of a cancellation.
     #[cold]
     fn drop(&mut self) {
-        let recycle = if self.co().done() {
+        let slot = self.0.slot;
+        let recycle = if self.0.co().done() {
             // The panic came out of the coroutine, which is therefore
             // complete (corosensei marks it done before resuming the panic).
             // SAFETY: dropped exactly once, here; the slot ends below.
-            unsafe { ptr::drop_in_place(self.slot.body::<Inner<I, Y, R>>()) };
+            unsafe { ptr::drop_in_place(slot.body::<Inner<I, Y, R>>()) };
             true
         } else {
             // The panic came from our side of the switch (a destructor of a
@@ -619,8 +651,9 @@ impl<S, I, Y, R> Drop for Running<S, I, Y, R> {
             // the slot's next coroutine without being dropped.
             false
         };
-        // SAFETY: `recycle` is true only if the coroutine was dropped above.
-        unsafe { end_slot::<S>(self.slot, status::PANICKED, recycle) };
+        // SAFETY: the slot is held by this guard's `Running`; `recycle` is
+        // true only if the coroutine was dropped above.
+        unsafe { end_slot::<S>(slot, status::PANICKED, recycle) };
     }
 }
 
@@ -730,21 +763,26 @@ unsafe fn resume<S, I, Y, R>(
         Ok(running) => running,
         Err(error) => return Err(ResumeError::new(error, input)),
     };
-    // The switch. A panic inside the coroutine comes out of here and drops
-    // `running`, which ends the slot as `PANICKED`.
+    // The switch. It does not unwind: the coroutine is not being cancelled
+    // (a cancelled coroutine is resumed only by its canceller), so a panic
+    // inside it comes back as `Outcome::Panicked` (see `Outcome`).
     match running.co().resume(Wake::Resume(input)) {
         CoroutineResult::Yield(value) => {
             running.suspended();
             Ok(Resumed::Yield(value))
         }
-        CoroutineResult::Return(Ok(value)) => {
+        CoroutineResult::Return(Outcome::Done(Ok(value))) => {
             running.finish(status::RETURNED);
             Ok(Resumed::Return(value))
         }
-        CoroutineResult::Return(Err(_)) => {
+        CoroutineResult::Return(Outcome::Done(Err(_))) => {
             let id = handle.id;
             running.finish(status::PANICKED);
             smuggled_interrupt(id)
+        }
+        CoroutineResult::Return(Outcome::Panicked(payload)) => {
+            running.finish(status::PANICKED);
+            panic::resume_unwind(payload)
         }
     }
 }
@@ -769,8 +807,11 @@ fn run_cancel<I, Y, R>(co: &mut Inner<I, Y, R>) -> Option<R> {
         return None;
     }
     match co.resume(Wake::Cancel) {
-        CoroutineResult::Return(Ok(value)) => Some(value),
-        CoroutineResult::Return(Err(_)) => None,
+        CoroutineResult::Return(Outcome::Done(Ok(value))) => Some(value),
+        CoroutineResult::Return(Outcome::Done(Err(_))) => None,
+        // Not reached: once the cancellation is delivered, a panic unwinds
+        // out of `resume` instead (see `Outcome`). Passed on all the same.
+        CoroutineResult::Return(Outcome::Panicked(payload)) => panic::resume_unwind(payload),
         CoroutineResult::Yield(value) => {
             // The body ignored the interrupt and suspended again: unwind its
             // stack by force, running every destructor.
@@ -792,9 +833,10 @@ unsafe fn cancel<S, I, Y, R>(
     handle: Handle<I, Y, R>,
 ) -> Result<Option<R>, Error> {
     // SAFETY: the handle's types are the slot's types (module docs).
-    let mut running = unsafe { Running::start(core, stage, &handle) }?;
-    let value = run_cancel(running.co());
-    running.finish(status::CANCELLED);
+    let running = unsafe { Running::start(core, stage, &handle) }?;
+    let mut guard = Cancelling(ManuallyDrop::new(running));
+    let value = run_cancel(guard.0.co());
+    guard.finish();
     Ok(value)
 }
 
@@ -816,10 +858,11 @@ unsafe fn teardown<S, I, Y, R>(core: NonNull<()>, index: u32) {
     let handle = Handle::<I, Y, R>::new(stage, id, table.slots[index as usize]);
     // SAFETY: the slot is `READY` and holds an `Inner<I, Y, R>` (caller),
     // which is what `handle` claims.
-    let mut running =
+    let running =
         unsafe { Running::start(core, stage, &handle) }.expect("a ready slot can be started");
-    drop(run_cancel(running.co()));
-    running.finish(status::CANCELLED);
+    let mut guard = Cancelling(ManuallyDrop::new(running));
+    drop(run_cancel(guard.0.co()));
+    guard.finish();
 }
 
 /// Bodies larger than this are boxed before being placed on the coroutine
@@ -934,6 +977,8 @@ where
     const {
         assert!(size_of::<Inner<I, Y, R>>() <= size_of::<Storage>());
         assert!(align_of::<Inner<I, Y, R>>() <= align_of::<Storage>());
+        // `Link` keeps a flag in the yielder pointer's lowest bit.
+        assert!(align_of::<Yielder<Wake<I>, Y>>() > CANCELLING);
     }
     let c = core.as_ptr();
     // SAFETY: `core` is live (caller); these are plain reads of fields that
@@ -959,12 +1004,12 @@ where
     let meta = unsafe { slot.meta(table) };
     let stack = meta.stack.as_ref().expect("claimed with a stack");
     stack.set_occupant(id, options.name.as_deref());
-    let wrapper = move |yielder: &Yielder<Wake<I>, Y>, first: Wake<I>| -> Eff<Yields, R> {
+    let wrapper = move |yielder: &Yielder<Wake<I>, Y>, first: Wake<I>| -> Outcome<R> {
         let input = match first {
             Wake::Resume(input) => input,
             // Not reached: a coroutine that never ran is cancelled by
             // dropping its body. Answer correctly anyway.
-            Wake::Cancel => return Err(Interrupt::cancelled()),
+            Wake::Cancel => return Outcome::Done(Err(Interrupt::cancelled())),
         };
         let mut co = Co::from_link(Link {
             core,
@@ -972,10 +1017,15 @@ where
             slot,
             yielder: NonNull::from(yielder),
             id,
-            cancelling: false,
             marker: std::marker::PhantomData,
         });
-        body(&mut co, input)
+        match panic::catch_unwind(AssertUnwindSafe(|| body(&mut co, input))) {
+            Ok(done) => Outcome::Done(done),
+            // Being cancelled: the canceller expects panics, and the forced
+            // unwind in particular, as unwinding (see `Outcome`).
+            Err(payload) if co.is_cancelling() => panic::resume_unwind(payload),
+            Err(payload) => Outcome::Panicked(payload),
+        }
     };
     let co: Inner<I, Y, R> = Coroutine::with_stack(stack.stack_ref(), wrapper);
     // SAFETY: `Storage` fits an `Inner<I, Y, R>` (checked above); the slot
@@ -1207,6 +1257,9 @@ impl<S: 'static> Drop for Owner<S> {
     }
 }
 
+/// The bit of `Link::yielder` that says a cancellation was delivered.
+const CANCELLING: usize = 1;
+
 /// A running coroutine's access to its stage: the core, its own corosensei
 /// `Yielder` and its id. Lives on the coroutine's own stack, inside the
 /// `Co` its body borrows.
@@ -1217,11 +1270,11 @@ pub(crate) struct Link<S, I, Y> {
     /// This coroutine's own slot, marked `RUNNING` during nested switches.
     slot: SlotRef,
     /// Valid while the coroutine runs: it lives in the coroutine's initial
-    /// frame, below this `Link`.
+    /// frame, below this `Link`. Its lowest bit (free: a `Yielder` is
+    /// word-aligned) is set once this coroutine received `Wake::Cancel`, so
+    /// that `suspend` tests the pointer it loads anyway instead of a flag.
     yielder: NonNull<Yielder<Wake<I>, Y>>,
     id: CoroutineId,
-    /// Set when this coroutine received `Wake::Cancel`.
-    cancelling: bool,
     /// `*mut (S, I, Y)`: invariant in all three, `!Send`, `!Sync`.
     marker: std::marker::PhantomData<*mut (S, I, Y)>,
 }
@@ -1232,7 +1285,7 @@ impl<S: 'static, I: 'static, Y: 'static> Link<S, I, Y> {
     }
 
     pub(crate) fn is_cancelling(&self) -> bool {
-        self.cancelling
+        self.yielder.as_ptr().addr() & CANCELLING != 0
     }
 
     #[inline]
@@ -1245,25 +1298,37 @@ impl<S: 'static, I: 'static, Y: 'static> Link<S, I, Y> {
         unsafe { &mut *ptr::addr_of_mut!((*self.core.as_ptr()).state).cast::<S>() }
     }
 
+    /// The yielder, whatever the cancellation bit says.
     #[inline]
     fn yielder(&self) -> &Yielder<Wake<I>, Y> {
+        let untagged = self.yielder.as_ptr().map_addr(|addr| addr & !CANCELLING);
         // SAFETY: the yielder lives in this coroutine's initial frame, which
-        // outlives the body and therefore this `Link`.
-        unsafe { self.yielder.as_ref() }
+        // outlives the body and therefore this `Link`; clearing the tag bit
+        // gives back its address, with the provenance it was made with.
+        unsafe { &*untagged }
     }
 
     #[inline]
     pub(crate) fn suspend(&mut self, value: Y) -> Eff<Yields, I> {
-        if self.cancelling {
+        let yielder = self.yielder;
+        if yielder.as_ptr().addr() & CANCELLING != 0 {
             return self.suspend_cancelling(value);
         }
-        match self.yielder().suspend(value) {
+        // SAFETY: as in `yielder`; the tag bit is clear, so this is the
+        // yielder's exact address.
+        match unsafe { yielder.as_ref() }.suspend(value) {
             Wake::Resume(input) => Ok(input),
-            Wake::Cancel => {
-                self.cancelling = true;
-                Err(Interrupt::cancelled())
-            }
+            Wake::Cancel => self.cancel_delivered(),
         }
+    }
+
+    /// The cancellation arrived at a yield point: remember it.
+    #[cold]
+    #[inline(never)]
+    fn cancel_delivered(&mut self) -> Eff<Yields, I> {
+        let tagged = self.yielder.as_ptr().map_addr(|addr| addr | CANCELLING);
+        self.yielder = NonNull::new(tagged).expect("a tagged pointer is not null");
+        Err(Interrupt::cancelled())
     }
 
     /// A yield point reached after the cancellation was delivered.
