@@ -921,12 +921,13 @@ fn claim_with_stack(
         if generation != u32::MAX && meta.stack.as_ref().is_some_and(|s| s.size() == size) {
             table.free.pop();
             table.idle -= 1;
+            // The tag keeps the old occupant's ended status until the
+            // caller, with no code of the user's in between, writes the new
+            // generation as `READY`.
             let id = CoroutineId {
                 index,
                 generation: generation + 1,
             };
-            // SAFETY: as above.
-            unsafe { slot.set_tag(tag(id.generation, status::VACANT)) };
             return Ok((id, slot));
         }
     }

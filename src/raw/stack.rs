@@ -131,6 +131,8 @@ unsafe impl Stack for StackRef {
 /// overflow reports.
 pub(crate) struct Mapped {
     stack: DefaultStack,
+    /// The stack's bounds, read once when it is mapped (they never change).
+    bounds: StackRef,
     /// Usable size in bytes (page-rounded), excluding the guard page.
     size: usize,
     guard: &'static overflow::Entry,
@@ -148,7 +150,16 @@ impl Mapped {
             Ok(stack) => {
                 let lo = stack.limit().get();
                 let guard = overflow::register(lo, lo + page_size(), size);
-                Ok(Mapped { stack, size, guard })
+                let bounds = StackRef {
+                    base: stack.base(),
+                    limit: stack.limit(),
+                };
+                Ok(Mapped {
+                    stack,
+                    bounds,
+                    size,
+                    guard,
+                })
             }
             Err(source) => {
                 MAPPED.fetch_sub(1, Ordering::Relaxed);
@@ -194,11 +205,9 @@ impl Mapped {
         (self.size, Some(used))
     }
 
+    #[inline]
     pub(crate) fn stack_ref(&self) -> StackRef {
-        StackRef {
-            base: self.stack.base(),
-            limit: self.stack.limit(),
-        }
+        self.bounds
     }
 }
 
@@ -275,14 +284,17 @@ impl Pool {
         }
     }
 
+    #[inline]
     pub(crate) fn default_size(&self) -> usize {
         self.default_size
     }
 
+    #[inline]
     pub(crate) fn pooled(&self) -> usize {
         self.pooled
     }
 
+    #[inline]
     pub(crate) fn max_pooled(&self) -> usize {
         self.max_pooled
     }
