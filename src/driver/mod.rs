@@ -610,7 +610,7 @@ impl<S: 'static> Task<'_, S> {
     /// Waits on `source` until it fires. The common loop behind every
     /// waiting method. A source that is ready at once costs one poll, inlined
     /// into the caller.
-    #[inline]
+    #[inline(always)]
     fn wait_for<Src: Source>(&mut self, mut source: Src) -> Eff<Yields, Src::Output> {
         match source.poll(self.shared) {
             Some(out) => Ok(out),
@@ -671,7 +671,7 @@ impl<S: 'static> Task<'_, S> {
 
     /// Receives the next message, waiting while the channel is empty.
     /// `Err(RecvError)` once every sender is gone and the channel is empty.
-    #[inline]
+    #[inline(always)]
     pub fn recv<T>(&mut self, rx: &mut Receiver<T>) -> Eff<Yields, Result<T, RecvError>> {
         self.wait_for(wait::recv(rx))
     }

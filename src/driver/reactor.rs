@@ -376,7 +376,7 @@ impl Shared {
     }
 
     /// Wakes `waiter` if it is still current (see the module docs).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn wake(&self, waiter: Waiter) -> bool {
         self.reactor.borrow_mut().wake(waiter)
     }
