@@ -1302,10 +1302,20 @@ impl<S: 'static> Driver<S> {
                 reactor.ready.len()
             };
             if ready_now > 0 {
-                for _ in 0..ready_now {
+                let mut left = ready_now;
+                loop {
                     self.step();
                     if self.stop_met(&mut stop, &mut ended_seen) {
                         return Ok(());
+                    }
+                    left -= 1;
+                    if left == 0 {
+                        // The round is over. If the next round's start has
+                        // nothing to do, run its tasks straight away.
+                        left = self.shared.reactor.borrow().ready_if_no_round_work();
+                        if left == 0 {
+                            break;
+                        }
                     }
                 }
                 continue;

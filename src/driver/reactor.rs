@@ -465,12 +465,11 @@ impl Reactor {
         let entry = self.entry_mut(id).expect("a running task is listed");
         entry.seq = entry.seq.saturating_add(1);
         entry.state = TaskState::Waiting;
-        let old = std::mem::replace(&mut entry.wait, wait);
-        if old.owns_heap() {
-            drop_cold(old);
+        if entry.wait.owns_heap() {
+            drop_cold(std::mem::replace(&mut entry.wait, wait));
         } else {
-            // Nothing to free: skip the drop glue.
-            std::mem::forget(old);
+            // Nothing to free: a plain store, without the drop glue.
+            std::mem::forget(std::mem::replace(&mut entry.wait, wait));
         }
         Waiter {
             task: id,
@@ -523,6 +522,20 @@ impl Reactor {
     #[inline]
     pub(crate) fn has_timers(&self) -> bool {
         !self.timers.is_empty()
+    }
+
+    /// How many tasks are ready, if starting a round has nothing else to
+    /// do (no timer is pending and no socket is registered); zero otherwise.
+    #[inline]
+    pub(crate) fn ready_if_no_round_work(&self) -> usize {
+        #[cfg(feature = "io")]
+        if self.has_sockets() {
+            return 0;
+        }
+        if self.has_timers() {
+            return 0;
+        }
+        self.ready.len()
     }
 
     /// Fires every timer due at `now`, in deadline-then-creation order.
