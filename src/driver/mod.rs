@@ -637,7 +637,7 @@ impl<S: 'static> Task<'_, S> {
                 shared: self.shared,
                 armed: true,
             };
-            self.shared.parked.set(Some(id));
+            self.shared.set_parked(id);
             let woke = self.co.suspend(());
             guard.source.unregister(guard.shared);
             guard.armed = false;
@@ -665,7 +665,7 @@ impl<S: 'static> Task<'_, S> {
     pub fn yield_now(&mut self) -> Eff<Yields, ()> {
         let id = self.co.id();
         self.shared.reactor.borrow_mut().requeue(id);
-        self.shared.parked.set(Some(id));
+        self.shared.set_parked(id);
         self.co.suspend(())
     }
 
@@ -723,7 +723,7 @@ impl<S: 'static> Task<'_, S> {
                 waiter,
                 armed: true,
             };
-            self.shared.parked.set(Some(id));
+            self.shared.set_parked(id);
             let woke = self.co.suspend(());
             let still_queued = guard.tx.unregister_sender(waiter);
             guard.armed = false;
@@ -1411,11 +1411,11 @@ impl<S: 'static> Driver<S> {
             }
         };
         let (id, handle) = next;
-        self.shared.parked.set(None);
+        self.shared.clear_parked(id);
         let result = panic::catch_unwind(AssertUnwindSafe(|| self.stage.resume(handle, ())));
         match result {
             Ok(Ok(Resumed::Yield(()))) => {
-                if self.shared.parked.get() != Some(id) {
+                if !self.shared.did_park(id) {
                     self.bare_suspend(id);
                 }
             }

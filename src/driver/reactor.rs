@@ -227,6 +227,13 @@ impl WaitOn {
     }
 }
 
+/// `a == b`, written so that the two halves are compared as one word.
+#[inline(always)]
+fn same_task(a: CoroutineId, b: CoroutineId) -> bool {
+    let word = |id: CoroutineId| u64::from(id.index) | (u64::from(id.generation) << 32);
+    word(a) == word(b)
+}
+
 #[cold]
 #[inline(never)]
 fn drop_cold(wait: WaitOn) {
@@ -348,8 +355,10 @@ pub struct Shared {
     /// The last task that parked through the driver (a wait or
     /// `yield_now`), set just before it suspends. After a task yields, the
     /// driver compares it with the task's id to tell a driver wait from a
-    /// bare `Co::suspend` without looking the task up.
-    pub(crate) parked: Cell<Option<CoroutineId>>,
+    /// bare `Co::suspend` without looking the task up. Before resuming a
+    /// task the driver sets it to an id that differs from the task's (see
+    /// [`Shared::clear_parked`]), so no `Option` is needed.
+    parked: Cell<CoroutineId>,
     /// How many tasks have ended so far, so that a run waiting for one task
     /// looks it up only after some task ended.
     pub(crate) ended: Cell<u64>,
@@ -370,9 +379,36 @@ impl Shared {
                 #[cfg(feature = "io")]
                 io: None,
             }),
-            parked: Cell::new(None),
+            parked: Cell::new(CoroutineId {
+                index: u32::MAX,
+                generation: 0,
+            }),
             ended: Cell::new(0),
         })
+    }
+
+    /// Records that the running task `id` parks through the driver.
+    #[inline(always)]
+    pub(crate) fn set_parked(&self, id: CoroutineId) {
+        self.parked.set(id);
+    }
+
+    /// Forgets the last parked task before `id` is resumed: stores an id of
+    /// the same slot with another generation, which no task running now
+    /// can have.
+    #[inline(always)]
+    pub(crate) fn clear_parked(&self, id: CoroutineId) {
+        self.parked.set(CoroutineId {
+            index: id.index,
+            generation: id.generation.wrapping_add(1),
+        });
+    }
+
+    /// Whether `id` parked through the driver since
+    /// [`clear_parked`](Shared::clear_parked).
+    #[inline(always)]
+    pub(crate) fn did_park(&self, id: CoroutineId) -> bool {
+        same_task(self.parked.get(), id)
     }
 
     /// Wakes `waiter` if it is still current (see the module docs).
@@ -400,7 +436,7 @@ impl Reactor {
         self.tasks
             .get(id.index as usize)
             .and_then(Option::as_ref)
-            .filter(|e| e.id == id)
+            .filter(|e| same_task(e.id, id))
     }
 
     #[inline]
@@ -408,7 +444,7 @@ impl Reactor {
         self.tasks
             .get_mut(id.index as usize)
             .and_then(Option::as_mut)
-            .filter(|e| e.id == id)
+            .filter(|e| same_task(e.id, id))
     }
 
     /// Adds a newly spawned task, ready to run.
