@@ -104,7 +104,7 @@ pub use sync::{
     TrySendError,
 };
 
-use reactor::{Clock, Finish, TaskState};
+use reactor::{Clock, Finish, Hot, TaskState};
 #[doc(hidden)]
 pub use reactor::{Shared, Waiter};
 #[doc(hidden)]
@@ -975,7 +975,7 @@ impl Drop for FinishGuard<'_> {
 }
 
 fn task_handle(shared: &Shared, id: CoroutineId) -> Option<Handle<(), (), ()>> {
-    shared.reactor.borrow().entry(id).map(|e| e.handle)
+    shared.reactor.borrow().hot(id).and_then(|h| h.handle)
 }
 
 fn finished_error<R>(handle: &JoinHandle<R>) -> Error {
@@ -1401,10 +1401,14 @@ impl<S: 'static> Driver<S> {
                 let Some(id) = reactor.ready.pop_front() else {
                     return;
                 };
-                match reactor.entry_mut(id) {
-                    Some(entry) if entry.state == TaskState::Ready => {
-                        entry.state = TaskState::Running;
-                        break (id, entry.handle);
+                match reactor.hot_mut(id) {
+                    Some(Hot {
+                        state: state @ TaskState::Ready,
+                        handle: Some(handle),
+                        ..
+                    }) => {
+                        *state = TaskState::Running;
+                        break (id, *handle);
                     }
                     _ => continue, // ended meanwhile
                 }
@@ -1444,8 +1448,8 @@ impl<S: 'static> Driver<S> {
     fn bare_suspend(&mut self, id: CoroutineId) {
         let mut reactor = self.shared.reactor.borrow_mut();
         if reactor
-            .entry(id)
-            .is_some_and(|e| e.state == TaskState::Running)
+            .hot(id)
+            .is_some_and(|h| h.state == TaskState::Running)
         {
             reactor.requeue(id);
         }
