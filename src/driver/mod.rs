@@ -104,7 +104,7 @@ pub use sync::{
     TrySendError,
 };
 
-use reactor::{Clock, Finish, TaskState};
+use reactor::{Clock, Finish, Hot, TaskState};
 #[doc(hidden)]
 pub use reactor::{Shared, Waiter};
 #[doc(hidden)]
@@ -610,7 +610,7 @@ impl<S: 'static> Task<'_, S> {
     /// Waits on `source` until it fires. The common loop behind every
     /// waiting method. A source that is ready at once costs one poll, inlined
     /// into the caller.
-    #[inline]
+    #[inline(always)]
     fn wait_for<Src: Source>(&mut self, mut source: Src) -> Eff<Yields, Src::Output> {
         match source.poll(self.shared) {
             Some(out) => Ok(out),
@@ -637,7 +637,7 @@ impl<S: 'static> Task<'_, S> {
                 shared: self.shared,
                 armed: true,
             };
-            self.shared.parked.set(Some(id));
+            self.shared.set_parked(id);
             let woke = self.co.suspend(());
             guard.source.unregister(guard.shared);
             guard.armed = false;
@@ -665,13 +665,13 @@ impl<S: 'static> Task<'_, S> {
     pub fn yield_now(&mut self) -> Eff<Yields, ()> {
         let id = self.co.id();
         self.shared.reactor.borrow_mut().requeue(id);
-        self.shared.parked.set(Some(id));
+        self.shared.set_parked(id);
         self.co.suspend(())
     }
 
     /// Receives the next message, waiting while the channel is empty.
     /// `Err(RecvError)` once every sender is gone and the channel is empty.
-    #[inline]
+    #[inline(always)]
     pub fn recv<T>(&mut self, rx: &mut Receiver<T>) -> Eff<Yields, Result<T, RecvError>> {
         self.wait_for(wait::recv(rx))
     }
@@ -723,7 +723,7 @@ impl<S: 'static> Task<'_, S> {
                 waiter,
                 armed: true,
             };
-            self.shared.parked.set(Some(id));
+            self.shared.set_parked(id);
             let woke = self.co.suspend(());
             let still_queued = guard.tx.unregister_sender(waiter);
             guard.armed = false;
@@ -975,7 +975,7 @@ impl Drop for FinishGuard<'_> {
 }
 
 fn task_handle(shared: &Shared, id: CoroutineId) -> Option<Handle<(), (), ()>> {
-    shared.reactor.borrow().entry(id).map(|e| e.handle)
+    shared.reactor.borrow().hot(id).and_then(|h| h.handle)
 }
 
 fn finished_error<R>(handle: &JoinHandle<R>) -> Error {
@@ -1302,10 +1302,20 @@ impl<S: 'static> Driver<S> {
                 reactor.ready.len()
             };
             if ready_now > 0 {
-                for _ in 0..ready_now {
+                let mut left = ready_now;
+                loop {
                     self.step();
                     if self.stop_met(&mut stop, &mut ended_seen) {
                         return Ok(());
+                    }
+                    left -= 1;
+                    if left == 0 {
+                        // The round is over. If the next round's start has
+                        // nothing to do, run its tasks straight away.
+                        left = self.shared.reactor.borrow().ready_if_no_round_work();
+                        if left == 0 {
+                            break;
+                        }
                     }
                 }
                 continue;
@@ -1391,21 +1401,25 @@ impl<S: 'static> Driver<S> {
                 let Some(id) = reactor.ready.pop_front() else {
                     return;
                 };
-                match reactor.entry_mut(id) {
-                    Some(entry) if entry.state == TaskState::Ready => {
-                        entry.state = TaskState::Running;
-                        break (id, entry.handle);
+                match reactor.hot_mut(id) {
+                    Some(Hot {
+                        state: state @ TaskState::Ready,
+                        handle: Some(handle),
+                        ..
+                    }) => {
+                        *state = TaskState::Running;
+                        break (id, *handle);
                     }
                     _ => continue, // ended meanwhile
                 }
             }
         };
         let (id, handle) = next;
-        self.shared.parked.set(None);
+        self.shared.clear_parked(id);
         let result = panic::catch_unwind(AssertUnwindSafe(|| self.stage.resume(handle, ())));
         match result {
             Ok(Ok(Resumed::Yield(()))) => {
-                if self.shared.parked.get() != Some(id) {
+                if !self.shared.did_park(id) {
                     self.bare_suspend(id);
                 }
             }
@@ -1434,8 +1448,8 @@ impl<S: 'static> Driver<S> {
     fn bare_suspend(&mut self, id: CoroutineId) {
         let mut reactor = self.shared.reactor.borrow_mut();
         if reactor
-            .entry(id)
-            .is_some_and(|e| e.state == TaskState::Running)
+            .hot(id)
+            .is_some_and(|h| h.state == TaskState::Running)
         {
             reactor.requeue(id);
         }

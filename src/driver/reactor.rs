@@ -227,6 +227,13 @@ impl WaitOn {
     }
 }
 
+/// `a == b`, written so that the two halves are compared as one word.
+#[inline(always)]
+fn same_task(a: CoroutineId, b: CoroutineId) -> bool {
+    let word = |id: CoroutineId| u64::from(id.index) | (u64::from(id.generation) << 32);
+    word(a) == word(b)
+}
+
 #[cold]
 #[inline(never)]
 fn drop_cold(wait: WaitOn) {
@@ -304,19 +311,48 @@ pub(crate) trait Finish {
     fn cancelled(&self);
 }
 
-pub(crate) struct TaskEntry {
+/// The part of a task's bookkeeping that every wait and wake-up touches.
+/// Slots are never `None`: a free slot holds [`Hot::VACANT`]'s id, which
+/// no lookup matches, so a lookup is a bounds check and an id compare.
+pub(crate) struct Hot {
+    /// The task's id, or `VACANT` for a free slot.
     pub(crate) id: CoroutineId,
-    pub(crate) handle: Handle<(), (), ()>,
-    /// The task's join cell. May hold the last reference to the task's
-    /// result: drop entries outside the reactor's borrow.
-    pub(crate) finish: Rc<dyn Finish>,
-    pub(crate) name: Option<Rc<str>>,
-    pub(crate) seq: NonZeroU64,
     pub(crate) state: TaskState,
+    pub(crate) seq: NonZeroU64,
+    /// `None` only in a free slot.
+    pub(crate) handle: Option<Handle<(), (), ()>>,
     /// What the task waits on; meaningful only while `state` is
     /// `Waiting` (it is not reset when the task wakes, only replaced at its
     /// next wait).
     pub(crate) wait: WaitOn,
+}
+
+impl Hot {
+    /// The id of a free slot: its index is past any real slot's.
+    const VACANT: CoroutineId = CoroutineId {
+        index: u32::MAX,
+        generation: 0,
+    };
+
+    fn vacant() -> Hot {
+        Hot {
+            id: Hot::VACANT,
+            state: TaskState::Ready,
+            seq: NonZeroU64::MIN,
+            handle: None,
+            wait: WaitOn::Ready,
+        }
+    }
+}
+
+/// The rest of a task's bookkeeping, touched only when it is spawned, ends,
+/// is joined or is listed.
+pub(crate) struct TaskEntry {
+    pub(crate) id: CoroutineId,
+    /// The task's join cell. May hold the last reference to the task's
+    /// result: drop entries outside the reactor's borrow.
+    pub(crate) finish: Rc<dyn Finish>,
+    pub(crate) name: Option<Rc<str>>,
     /// Tasks waiting for this one to finish.
     pub(crate) joiners: Vec<Waiter>,
 }
@@ -329,7 +365,9 @@ pub(crate) struct Reactor {
     timer_seq: u64,
     /// Tasks to run, in the order they became ready.
     pub(crate) ready: ReadyQueue,
-    /// Live tasks by slot index.
+    /// Live tasks by slot index: what waits and wake-ups use...
+    hot: Vec<Hot>,
+    /// ...and the rest, at the same index.
     tasks: Vec<Option<TaskEntry>>,
     pub(crate) live: usize,
     next_object: u64,
@@ -348,8 +386,10 @@ pub struct Shared {
     /// The last task that parked through the driver (a wait or
     /// `yield_now`), set just before it suspends. After a task yields, the
     /// driver compares it with the task's id to tell a driver wait from a
-    /// bare `Co::suspend` without looking the task up.
-    pub(crate) parked: Cell<Option<CoroutineId>>,
+    /// bare `Co::suspend` without looking the task up. Before resuming a
+    /// task the driver sets it to an id that differs from the task's (see
+    /// [`Shared::clear_parked`]), so no `Option` is needed.
+    parked: Cell<CoroutineId>,
     /// How many tasks have ended so far, so that a run waiting for one task
     /// looks it up only after some task ended.
     pub(crate) ended: Cell<u64>,
@@ -363,6 +403,7 @@ impl Shared {
                 timers: BTreeMap::new(),
                 timer_seq: 0,
                 ready: ReadyQueue::default(),
+                hot: Vec::new(),
                 tasks: Vec::new(),
                 live: 0,
                 next_object: 1,
@@ -370,13 +411,40 @@ impl Shared {
                 #[cfg(feature = "io")]
                 io: None,
             }),
-            parked: Cell::new(None),
+            parked: Cell::new(CoroutineId {
+                index: u32::MAX,
+                generation: 0,
+            }),
             ended: Cell::new(0),
         })
     }
 
+    /// Records that the running task `id` parks through the driver.
+    #[inline(always)]
+    pub(crate) fn set_parked(&self, id: CoroutineId) {
+        self.parked.set(id);
+    }
+
+    /// Forgets the last parked task before `id` is resumed: stores an id of
+    /// the same slot with another generation, which no task running now
+    /// can have.
+    #[inline(always)]
+    pub(crate) fn clear_parked(&self, id: CoroutineId) {
+        self.parked.set(CoroutineId {
+            index: id.index,
+            generation: id.generation.wrapping_add(1),
+        });
+    }
+
+    /// Whether `id` parked through the driver since
+    /// [`clear_parked`](Shared::clear_parked).
+    #[inline(always)]
+    pub(crate) fn did_park(&self, id: CoroutineId) -> bool {
+        same_task(self.parked.get(), id)
+    }
+
     /// Wakes `waiter` if it is still current (see the module docs).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn wake(&self, waiter: Waiter) -> bool {
         self.reactor.borrow_mut().wake(waiter)
     }
@@ -400,7 +468,23 @@ impl Reactor {
         self.tasks
             .get(id.index as usize)
             .and_then(Option::as_ref)
-            .filter(|e| e.id == id)
+            .filter(|e| same_task(e.id, id))
+    }
+
+    /// The hot part of a live task's bookkeeping.
+    #[inline]
+    pub(crate) fn hot(&self, id: CoroutineId) -> Option<&Hot> {
+        self.hot
+            .get(id.index as usize)
+            .filter(|h| same_task(h.id, id))
+    }
+
+    /// The hot part of a live task's bookkeeping.
+    #[inline]
+    pub(crate) fn hot_mut(&mut self, id: CoroutineId) -> Option<&mut Hot> {
+        self.hot
+            .get_mut(id.index as usize)
+            .filter(|h| same_task(h.id, id))
     }
 
     #[inline]
@@ -408,7 +492,7 @@ impl Reactor {
         self.tasks
             .get_mut(id.index as usize)
             .and_then(Option::as_mut)
-            .filter(|e| e.id == id)
+            .filter(|e| same_task(e.id, id))
     }
 
     /// Adds a newly spawned task, ready to run.
@@ -422,6 +506,7 @@ impl Reactor {
         let index = id.index as usize;
         if self.tasks.len() <= index {
             self.tasks.resize_with(index + 1, || None);
+            self.hot.resize_with(index + 1, Hot::vacant);
         }
         debug_assert!(
             self.tasks[index].is_none(),
@@ -429,14 +514,17 @@ impl Reactor {
         );
         self.tasks[index] = Some(TaskEntry {
             id,
-            handle,
             finish,
             name,
-            seq: NonZeroU64::MIN,
-            state: TaskState::Ready,
-            wait: WaitOn::Ready,
             joiners: Vec::new(),
         });
+        self.hot[index] = Hot {
+            id,
+            state: TaskState::Ready,
+            seq: NonZeroU64::MIN,
+            handle: Some(handle),
+            wait: WaitOn::Ready,
+        };
         self.live += 1;
         self.ready.push_back(id);
     }
@@ -450,6 +538,7 @@ impl Reactor {
             return None;
         }
         let mut entry = slot.take().expect("checked above");
+        self.hot[id.index as usize] = Hot::vacant();
         self.live -= 1;
         for waiter in std::mem::take(&mut entry.joiners) {
             self.wake(waiter);
@@ -462,15 +551,14 @@ impl Reactor {
     /// the only ones that can wake it.
     #[inline]
     pub(crate) fn begin_wait(&mut self, id: CoroutineId, wait: WaitOn) -> Waiter {
-        let entry = self.entry_mut(id).expect("a running task is listed");
+        let entry = self.hot_mut(id).expect("a running task is listed");
         entry.seq = entry.seq.saturating_add(1);
         entry.state = TaskState::Waiting;
-        let old = std::mem::replace(&mut entry.wait, wait);
-        if old.owns_heap() {
-            drop_cold(old);
+        if entry.wait.owns_heap() {
+            drop_cold(std::mem::replace(&mut entry.wait, wait));
         } else {
-            // Nothing to free: skip the drop glue.
-            std::mem::forget(old);
+            // Nothing to free: a plain store, without the drop glue.
+            std::mem::forget(std::mem::replace(&mut entry.wait, wait));
         }
         Waiter {
             task: id,
@@ -481,7 +569,7 @@ impl Reactor {
     /// The running task yields without waiting on anything: it goes to the
     /// back of the ready queue.
     pub(crate) fn requeue(&mut self, id: CoroutineId) {
-        let entry = self.entry_mut(id).expect("a running task is listed");
+        let entry = self.hot_mut(id).expect("a running task is listed");
         entry.seq = entry.seq.saturating_add(1);
         entry.state = TaskState::Ready;
         self.ready.push_back(id);
@@ -490,7 +578,7 @@ impl Reactor {
     /// Makes the waiter's task ready if this is still its current wait.
     #[inline]
     pub(crate) fn wake(&mut self, waiter: Waiter) -> bool {
-        match self.entry_mut(waiter.task) {
+        match self.hot_mut(waiter.task) {
             Some(entry) if entry.seq == waiter.seq && entry.state == TaskState::Waiting => {
                 entry.state = TaskState::Ready;
                 self.ready.push_back(waiter.task);
@@ -525,6 +613,20 @@ impl Reactor {
         !self.timers.is_empty()
     }
 
+    /// How many tasks are ready, if starting a round has nothing else to
+    /// do (no timer is pending and no socket is registered); zero otherwise.
+    #[inline]
+    pub(crate) fn ready_if_no_round_work(&self) -> usize {
+        #[cfg(feature = "io")]
+        if self.has_sockets() {
+            return 0;
+        }
+        if self.has_timers() {
+            return 0;
+        }
+        self.ready.len()
+    }
+
     /// Fires every timer due at `now`, in deadline-then-creation order.
     pub(crate) fn fire_due(&mut self, now: Instant) {
         while let Some(entry) = self.timers.first_entry() {
@@ -549,14 +651,15 @@ impl Reactor {
     pub(crate) fn task_list(&self) -> Vec<TaskInfo> {
         self.tasks
             .iter()
-            .flatten()
-            .map(|e| TaskInfo {
+            .zip(&self.hot)
+            .filter_map(|(e, h)| Some((e.as_ref()?, h)))
+            .map(|(e, h)| TaskInfo {
                 id: e.id,
                 name: e.name.clone(),
-                wait: match e.state {
+                wait: match h.state {
                     TaskState::Running => WaitOn::Running,
                     TaskState::Ready => WaitOn::Ready,
-                    TaskState::Waiting => e.wait.clone(),
+                    TaskState::Waiting => h.wait.clone(),
                 },
             })
             .collect()
