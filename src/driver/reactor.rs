@@ -347,8 +347,9 @@ impl Hot {
 
 /// The rest of a task's bookkeeping, touched only when it is spawned, ends,
 /// is joined or is listed.
+/// The cold part of a live task's bookkeeping, at the same index as its
+/// [`Hot`] part, whose id says which task the slot holds.
 pub(crate) struct TaskEntry {
-    pub(crate) id: CoroutineId,
     /// The task's join cell. May hold the last reference to the task's
     /// result: drop entries outside the reactor's borrow.
     pub(crate) finish: Rc<dyn Finish>,
@@ -465,10 +466,8 @@ impl Reactor {
 
     #[inline]
     pub(crate) fn entry(&self, id: CoroutineId) -> Option<&TaskEntry> {
-        self.tasks
-            .get(id.index as usize)
-            .and_then(Option::as_ref)
-            .filter(|e| same_task(e.id, id))
+        self.hot(id)?;
+        self.tasks.get(id.index as usize)?.as_ref()
     }
 
     /// The hot part of a live task's bookkeeping.
@@ -489,10 +488,8 @@ impl Reactor {
 
     #[inline]
     pub(crate) fn entry_mut(&mut self, id: CoroutineId) -> Option<&mut TaskEntry> {
-        self.tasks
-            .get_mut(id.index as usize)
-            .and_then(Option::as_mut)
-            .filter(|e| same_task(e.id, id))
+        self.hot(id)?;
+        self.tasks.get_mut(id.index as usize)?.as_mut()
     }
 
     /// Adds a newly spawned task, ready to run.
@@ -513,7 +510,6 @@ impl Reactor {
             "slot reused while its task is listed"
         );
         self.tasks[index] = Some(TaskEntry {
-            id,
             finish,
             name,
             joiners: Vec::new(),
@@ -533,11 +529,10 @@ impl Reactor {
     /// entry, for the caller to drop outside the reactor's borrow.
     #[must_use]
     pub(crate) fn remove_task(&mut self, id: CoroutineId) -> Option<TaskEntry> {
-        let slot = self.tasks.get_mut(id.index as usize)?;
-        if slot.as_ref().is_none_or(|e| e.id != id) {
-            return None;
-        }
-        let mut entry = slot.take().expect("checked above");
+        self.hot(id)?;
+        let mut entry = self.tasks[id.index as usize]
+            .take()
+            .expect("a listed task has both parts");
         self.hot[id.index as usize] = Hot::vacant();
         self.live -= 1;
         for waiter in std::mem::take(&mut entry.joiners) {
@@ -654,7 +649,7 @@ impl Reactor {
             .zip(&self.hot)
             .filter_map(|(e, h)| Some((e.as_ref()?, h)))
             .map(|(e, h)| TaskInfo {
-                id: e.id,
+                id: h.id,
                 name: e.name.clone(),
                 wait: match h.state {
                     TaskState::Running => WaitOn::Running,
