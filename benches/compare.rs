@@ -29,8 +29,9 @@
 //!   hand-written enum state machine (the lower bound), two coroutines
 //!   dispatched by the main stack, two driver tasks over driver channels,
 //!   the same two parties on raw corosensei coroutines with a minimal
-//!   hand-written run queue and `Rc<RefCell<VecDeque<_>>>` channels (the
-//!   floor for any stackful driver), and two tokio tasks over tokio
+//!   hand-written run queue and one-message channels (the floor for a
+//!   stackful scheduler that dispatches from the main stack), and two tokio
+//!   tasks over tokio
 //!   channels with `Rc<RefCell<_>>` state on a current-thread runtime with
 //!   a `LocalSet`. One iteration is one round trip.
 //! * `driver`: many tasks (10k, and 100k or the most this process may map)
@@ -38,7 +39,6 @@
 //!   batch of wake-ups, reported as events per second.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -444,9 +444,10 @@ fn pingpong(c: &mut Criterion) {
     // not counted.
     g.bench_function("coshare_driver", |b| b.iter_custom(driver_pingpong));
 
-    // The same two parties on raw corosensei coroutines, a hand-written run
-    // queue and plain shared queues as channels: what a stackful driver
-    // costs at the least. Timed the same way.
+    // The same two parties on raw corosensei coroutines, with a minimal
+    // hand-written run queue and one-message channels: what a stackful
+    // scheduler dispatching from the main stack costs at the least. Timed
+    // the same way.
     g.bench_function("raw_scheduler", |b| b.iter_custom(raw_scheduler_pingpong));
 
     // Two tokio tasks over two tokio channels of capacity 1, the state in an
@@ -497,58 +498,74 @@ fn driver_pingpong(iters: u64) -> Duration {
     elapsed
 }
 
-/// The minimal scheduler of `raw_scheduler_pingpong`: a run queue of
-/// coroutine indices and, per party, the channel end it waits on.
+/// The run queue and channels of `raw_scheduler_pingpong`: about the least
+/// a stackful scheduler can do. The queue is a fixed ring of party numbers,
+/// each channel holds one message, and each party records the one channel
+/// end it waits on. Nothing is checked or described: no task table, no
+/// wake-up sequence numbers, no cancellation, no deadlock report.
+#[derive(Default)]
 struct RawScheduler {
-    queue: RefCell<VecDeque<usize>>,
-    /// Per party: `(channel, is_send)` while it waits, `None` otherwise.
-    waits: [Cell<Option<(usize, bool)>>; 2],
-}
-
-/// A channel of capacity 1 between the two parties of the raw ping-pong.
-struct RawChan {
-    /// Index of the channel, for `RawScheduler::waits`.
-    index: usize,
-    queue: Rc<RefCell<VecDeque<u64>>>,
+    /// Ready parties, `len` of them from `head` (two parties, so a party
+    /// is never queued twice and four places are enough).
+    ring: [Cell<u8>; 4],
+    head: Cell<u8>,
+    len: Cell<u8>,
+    /// The two channels of capacity 1.
+    chans: [Cell<Option<u64>>; 2],
+    /// Per party: 0 if it does not wait, else `1 + 2 * channel + is_send`.
+    waits: [Cell<u8>; 2],
 }
 
 impl RawScheduler {
-    /// Makes `party` ready if it waits on this end of `channel`.
-    #[inline]
-    fn wake(&self, party: usize, channel: usize, is_send: bool) {
-        if self.waits[party].get() == Some((channel, is_send)) {
-            self.waits[party].set(None);
-            self.queue.borrow_mut().push_back(party);
+    #[inline(always)]
+    fn push(&self, party: u8) {
+        let at = (self.head.get() + self.len.get()) & 3;
+        self.ring[usize::from(at)].set(party);
+        self.len.set(self.len.get() + 1);
+    }
+
+    #[inline(always)]
+    fn pop(&self) -> Option<u8> {
+        if self.len.get() == 0 {
+            return None;
+        }
+        let party = self.ring[usize::from(self.head.get())].get();
+        self.head.set((self.head.get() + 1) & 3);
+        self.len.set(self.len.get() - 1);
+        Some(party)
+    }
+
+    /// Makes `party` ready if it waits on the channel end `wait`.
+    #[inline(always)]
+    fn wake(&self, party: usize, wait: u8) {
+        if self.waits[party].get() == wait {
+            self.waits[party].set(0);
+            self.push(party as u8);
         }
     }
 
-    /// Sends `v` from `me` to `peer`, waiting while the channel is full.
-    #[inline]
-    fn send(&self, y: &Yielder<(), ()>, me: usize, peer: usize, chan: &RawChan, v: u64) {
-        loop {
-            {
-                let mut q = chan.queue.borrow_mut();
-                if q.is_empty() {
-                    q.push_back(v);
-                    break;
-                }
-            }
-            self.waits[me].set(Some((chan.index, true)));
+    /// Sends `v` on `chan` from `me` to `peer`, waiting while it is full.
+    #[inline(always)]
+    fn send(&self, y: &Yielder<(), ()>, me: usize, peer: usize, chan: usize, v: u64) {
+        let end = 1 + 2 * chan as u8;
+        while self.chans[chan].get().is_some() {
+            self.waits[me].set(end + 1);
             y.suspend(());
         }
-        self.wake(peer, chan.index, false);
+        self.chans[chan].set(Some(v));
+        self.wake(peer, end);
     }
 
-    /// Receives for `me` from `peer`, waiting while the channel is empty.
-    #[inline]
-    fn recv(&self, y: &Yielder<(), ()>, me: usize, peer: usize, chan: &RawChan) -> u64 {
+    /// Receives on `chan` for `me` from `peer`, waiting while it is empty.
+    #[inline(always)]
+    fn recv(&self, y: &Yielder<(), ()>, me: usize, peer: usize, chan: usize) -> u64 {
+        let end = 1 + 2 * chan as u8;
         loop {
-            let got = chan.queue.borrow_mut().pop_front();
-            if let Some(v) = got {
-                self.wake(peer, chan.index, true);
+            if let Some(v) = self.chans[chan].take() {
+                self.wake(peer, end + 1);
                 return v;
             }
-            self.waits[me].set(Some((chan.index, false)));
+            self.waits[me].set(end);
             y.suspend(());
         }
     }
@@ -557,47 +574,28 @@ impl RawScheduler {
 fn raw_scheduler_pingpong(iters: u64) -> Duration {
     const PINGER: usize = 0;
     const PONGER: usize = 1;
-    let sched = Rc::new(RawScheduler {
-        queue: RefCell::new(VecDeque::new()),
-        waits: [Cell::new(None), Cell::new(None)],
-    });
+    const PING: usize = 0;
+    const PONG: usize = 1;
+    let sched = Rc::new(RawScheduler::default());
     let state = Rc::new(RefCell::new(Counters::default()));
-    let ping = Rc::new(RefCell::new(VecDeque::with_capacity(1)));
-    let pong = Rc::new(RefCell::new(VecDeque::with_capacity(1)));
     let ponger: Coroutine<(), (), Option<Duration>> = Coroutine::new({
         let (sched, state) = (Rc::clone(&sched), Rc::clone(&state));
-        let ping = RawChan {
-            index: 0,
-            queue: Rc::clone(&ping),
-        };
-        let pong = RawChan {
-            index: 1,
-            queue: Rc::clone(&pong),
-        };
         move |y: &Yielder<(), ()>, ()| {
             for _ in 0..iters {
-                let v = sched.recv(y, PONGER, PINGER, &ping);
+                let v = sched.recv(y, PONGER, PINGER, PING);
                 bump(&mut state.borrow_mut(), v);
-                sched.send(y, PONGER, PINGER, &pong, v + 1);
+                sched.send(y, PONGER, PINGER, PONG, v + 1);
             }
             None
         }
     });
     let pinger: Coroutine<(), (), Option<Duration>> = Coroutine::new({
         let (sched, state) = (Rc::clone(&sched), Rc::clone(&state));
-        let ping = RawChan {
-            index: 0,
-            queue: ping,
-        };
-        let pong = RawChan {
-            index: 1,
-            queue: pong,
-        };
         move |y: &Yielder<(), ()>, ()| {
             let start = Instant::now();
             for i in 0..iters {
-                sched.send(y, PINGER, PONGER, &ping, black_box(i));
-                let v = sched.recv(y, PINGER, PONGER, &pong);
+                sched.send(y, PINGER, PONGER, PING, black_box(i));
+                let v = sched.recv(y, PINGER, PONGER, PONG);
                 assert!(v == i + 1, "pinger: unexpected {v}");
                 bump(&mut state.borrow_mut(), v);
             }
@@ -605,12 +603,11 @@ fn raw_scheduler_pingpong(iters: u64) -> Duration {
         }
     });
     let mut parties = [pinger, ponger];
-    sched.queue.borrow_mut().extend([PONGER, PINGER]);
+    sched.push(PONGER as u8);
+    sched.push(PINGER as u8);
     let mut elapsed = None;
-    loop {
-        let next = sched.queue.borrow_mut().pop_front();
-        let Some(party) = next else { break };
-        if let CoroutineResult::Return(Some(time)) = parties[party].resume(()) {
+    while let Some(party) = sched.pop() {
+        if let CoroutineResult::Return(Some(time)) = parties[usize::from(party)].resume(()) {
             elapsed = Some(time);
         }
     }
@@ -987,6 +984,12 @@ const COMPARISONS: &[Comparison] = &[
         what: "ping-pong, driver channels",
         this: "pingpong/coshare_driver",
         baseline: "pingpong/raw_scheduler",
+        target: Target::Report,
+    },
+    Comparison {
+        what: "ping-pong, minimal raw scheduler",
+        this: "pingpong/raw_scheduler",
+        baseline: "pingpong/tokio",
         target: Target::Report,
     },
     Comparison {

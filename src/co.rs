@@ -126,7 +126,9 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
     /// suspended here; return it with `?` so the body unwinds normally. A
     /// body that ignores the interrupt and suspends again is unwound by force
     /// (its destructors still run). While a cancelled coroutine is unwinding
-    /// from a panic, this returns `Err` at once without suspending.
+    /// (from a panic, or by force), this returns `Err` at once: the canceller
+    /// answers it without running anything else, so a destructor can use
+    /// `co` and finish.
     ///
     /// ```
     /// use coshare::{Co, Eff, Resumed, Stage, Yields};

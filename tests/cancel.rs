@@ -364,3 +364,115 @@ fn cancel_errors_are_typed() {
     stage.cancel(c).unwrap();
     assert_eq!(stage.cancel(c).unwrap_err().kind(), ErrorKind::Cancelled);
 }
+
+/// A body that catches the unwinding of its cancellation and suspends
+/// again is unwound again: the canceller keeps it until it ends, and every
+/// destructor runs once.
+#[test]
+fn a_body_that_catches_its_forced_unwind_is_unwound_again() {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let drops = DropCounter::new();
+    let token = drops.token();
+    let mut stage = Stage::new(Vec::<&'static str>::new());
+    let h = stage
+        .spawn(
+            move |co: &mut Co<Vec<&'static str>>, ()| -> Eff<Yields, ()> {
+                let _token = token;
+                let _ = co.suspend(()); // the interrupt, ignored
+                let caught = catch_unwind(AssertUnwindSafe(|| {
+                    let _ = co.suspend(()); // unwinds
+                }));
+                co.state().push(if caught.is_err() {
+                    "caught the unwind"
+                } else {
+                    "resumed"
+                });
+                loop {
+                    let _ = co.suspend(()); // unwinds again, uncaught
+                    co.state().push("resumed after the second unwind");
+                }
+            },
+        )
+        .unwrap();
+    stage.resume(h, ()).unwrap();
+    assert_eq!(stage.cancel(h).unwrap(), None);
+    assert_eq!(stage.state(), &["caught the unwind"]);
+    assert_eq!(drops.drops(), 1);
+    assert_eq!(stage.check(h).unwrap_err().kind(), ErrorKind::Cancelled);
+    assert_eq!(stage.stats().live, 0);
+}
+
+/// A stage dropped while the main stack unwinds tears its coroutines down
+/// all the same. A cleanup that suspends once more gets `Err` at once (the
+/// thread is unwinding, so nothing may be unwound by force), and the
+/// cleanup finishes.
+#[test]
+fn teardown_during_a_panic_lets_cleanup_that_suspends_finish() {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let log = Log::new();
+    let inner = log.clone();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let mut stage = Stage::new(());
+        let h = stage
+            .spawn(move |co: &mut Co<()>, ()| -> Eff<Yields, ()> {
+                if co.suspend(()).is_err() {
+                    let again = co.suspend(());
+                    inner.push(format!("cleanup suspend: err = {}", again.is_err()));
+                    inner.push("cleanup done");
+                }
+                Ok(())
+            })
+            .unwrap();
+        stage.resume(h, ()).unwrap();
+        panic!("main fails with the stage alive");
+    }));
+    assert!(outcome.is_err());
+    assert_eq!(log.take(), ["cleanup suspend: err = true", "cleanup done"]);
+}
+
+/// The payload of a forced unwind, caught in a cancelled coroutine and
+/// raised again in another one, is an ordinary panic there: the resumer
+/// receives it, the coroutine ends as panicked, and the stage keeps working.
+#[test]
+fn an_unwind_payload_raised_elsewhere_is_an_ordinary_panic() {
+    use std::any::Any;
+    use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+    type Payload = Option<Box<dyn Any + Send>>;
+    let mut stage = Stage::new(Payload::None);
+    let keeper = stage
+        .spawn(|co: &mut Co<Payload>, ()| -> Eff<Yields, ()> {
+            let _ = co.suspend(()); // the interrupt, ignored
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| {
+                let _ = co.suspend(());
+            })) {
+                *co.state() = Some(payload);
+            }
+            co.suspend(())?; // unwinds again
+            Ok(())
+        })
+        .unwrap();
+    stage.resume(keeper, ()).unwrap();
+    assert_eq!(stage.cancel(keeper).unwrap(), None);
+    assert!(stage.state().is_some(), "the body kept the payload");
+
+    let thrower = stage
+        .spawn(|co: &mut Co<Payload>, ()| -> Eff<Yields, ()> {
+            let payload = co.state().take().expect("kept");
+            resume_unwind(payload)
+        })
+        .unwrap();
+    let raised = catch_unwind(AssertUnwindSafe(|| stage.resume(thrower, ())));
+    assert!(
+        raised.is_err(),
+        "the payload reaches the resumer as a panic"
+    );
+    assert_eq!(
+        stage.check(thrower).unwrap_err().kind(),
+        ErrorKind::Panicked
+    );
+    let next = stage
+        .spawn(|_: &mut Co<Payload>, ()| -> Eff<Yields, u8> { Ok(7) })
+        .unwrap();
+    assert_eq!(stage.resume(next, ()).unwrap(), Resumed::Return(7));
+    assert_eq!(stage.stats().live, 0);
+}

@@ -124,22 +124,32 @@ pub use stack::{DEFAULT_STACK_SIZE, MAX_STACK_SIZE};
 pub(crate) enum Wake<I> {
     /// A normal resume with the next input.
     Resume(I),
-    /// The coroutine is being cancelled at its yield point.
+    /// The coroutine is being cancelled at its yield point; also the
+    /// canceller's answer to a yield point reached while the coroutine
+    /// unwinds (see [`run_cancel`]).
     Cancel,
+    /// The coroutine ignored its interrupt and suspended again: unwind its
+    /// stack from this yield point (see [`run_cancel`]).
+    Unwind,
 }
+
+/// The payload of the unwinding that [`Wake::Unwind`] starts. Private, so
+/// only this module raises it; the root of a coroutine that received
+/// `Wake::Cancel` recognizes it (see [`Outcome`]).
+struct Unwinding;
 
 /// The concrete corosensei coroutine behind a `Handle<I, Y, R>`.
 type Inner<I, Y, R> = Coroutine<Wake<I>, Y, Outcome<R>, stack::StackRef>;
 
 /// How a coroutine's body ended, as its corosensei coroutine returns it.
 ///
-/// A panic of a coroutine that is not being cancelled is caught at the
-/// coroutine's root and returned as a value, so that a plain `resume` never
-/// unwinds out of corosensei's switch: the hot path then needs no drop
-/// guard, and nothing has to be kept in memory across the switch for one.
-/// Once a cancellation has been delivered, panics (the forced unwind
-/// included) travel as unwinding, through corosensei, to the canceller,
-/// whose drop guard ends the slot.
+/// Every panic is caught at the coroutine's root and returned as a value,
+/// so that a switch never unwinds out of corosensei: the hot path of
+/// `resume` needs no drop guard, and nothing has to be kept in memory
+/// across the switch for one. The resumer (or canceller) then continues the
+/// unwind on its own side, with the original payload. The unwinding that a
+/// canceller starts ([`Wake::Unwind`]) is not a panic: when it reaches the
+/// root, the body ends as if it had returned its `Err(Interrupt)`.
 pub(crate) enum Outcome<R> {
     /// The body returned.
     Done(Eff<Yields, R>),
@@ -614,11 +624,11 @@ impl<S, I, Y, R> Running<S, I, Y, R> {
     }
 }
 
-/// A [`Running`] coroutine being cancelled, whose switch may unwind: a
-/// panic in its cleanup code travels to the canceller (see [`Outcome`]), and
-/// so may one raised on this side of the switch (dropping a yielded value,
-/// or a never-started body). Dropping the guard during such a panic ends
-/// the slot as `PANICKED`.
+/// A [`Running`] coroutine being cancelled, whose cancellation may unwind:
+/// a panic in its cleanup code is passed on to the canceller (see
+/// [`Outcome`]), and one may be raised on this side of the switch (dropping
+/// a yielded value, or a never-started body). Dropping the guard during
+/// such a panic ends the slot as `PANICKED`.
 struct Cancelling<S, I, Y, R>(ManuallyDrop<Running<S, I, Y, R>>);
 
 impl<S, I, Y, R> Cancelling<S, I, Y, R> {
@@ -639,7 +649,7 @@ impl<S, I, Y, R> Drop for Cancelling<S, I, Y, R> {
         let slot = self.0.slot;
         let recycle = if self.0.co().done() {
             // The panic came out of the coroutine, which is therefore
-            // complete (corosensei marks it done before resuming the panic).
+            // complete (it returned `Outcome::Panicked`).
             // SAFETY: dropped exactly once, here; the slot ends below.
             unsafe { ptr::drop_in_place(slot.body::<Inner<I, Y, R>>()) };
             true
@@ -763,9 +773,8 @@ unsafe fn resume<S, I, Y, R>(
         Ok(running) => running,
         Err(error) => return Err(ResumeError::new(error, input)),
     };
-    // The switch. It does not unwind: the coroutine is not being cancelled
-    // (a cancelled coroutine is resumed only by its canceller), so a panic
-    // inside it comes back as `Outcome::Panicked` (see `Outcome`).
+    // The switch. It does not unwind: a panic inside the coroutine comes
+    // back as `Outcome::Panicked` (see `Outcome`).
     match running.co().resume(Wake::Resume(input)) {
         CoroutineResult::Yield(value) => {
             running.suspended();
@@ -800,24 +809,44 @@ fn smuggled_interrupt(id: CoroutineId) -> ! {
 /// Cancels a coroutine that is not running, on the current stack.
 ///
 /// Returns the body's value if it handled the interrupt and returned.
+///
+/// The coroutine first receives `Wake::Cancel`, which its yield point
+/// returns as `Err(Interrupt)`. Every later yield point it reaches comes
+/// back here, and is answered:
+///
+/// * while the thread unwinds (a destructor suspends during a panic or
+///   during the unwinding below) with `Wake::Cancel` again, so the yield
+///   point returns `Err(Interrupt)` and the destructor goes on: starting
+///   another unwind inside a destructor would abort the process;
+/// * otherwise (the body ignored its interrupt) with `Wake::Unwind`, so the
+///   yield point unwinds the stack, running every destructor, down to the
+///   root, which ends as if the body had returned `Err(Interrupt)`.
+///
+/// Deciding this here, and not in `Link::suspend`, keeps the yield point's
+/// hot path free of any test. `thread::panicking` answers for the
+/// coroutine too: the panic count is per thread, and the coroutine is
+/// parked in the yield point being answered.
 fn run_cancel<I, Y, R>(co: &mut Inner<I, Y, R>) -> Option<R> {
     if !co.started() {
         // Never ran: drop the body (and what it captured) without running it.
         co.force_unwind();
         return None;
     }
-    match co.resume(Wake::Cancel) {
-        CoroutineResult::Return(Outcome::Done(Ok(value))) => Some(value),
-        CoroutineResult::Return(Outcome::Done(Err(_))) => None,
-        // Not reached: once the cancellation is delivered, a panic unwinds
-        // out of `resume` instead (see `Outcome`). Passed on all the same.
-        CoroutineResult::Return(Outcome::Panicked(payload)) => panic::resume_unwind(payload),
-        CoroutineResult::Yield(value) => {
-            // The body ignored the interrupt and suspended again: unwind its
-            // stack by force, running every destructor.
-            drop(value);
-            co.force_unwind();
-            None
+    let mut wake = Wake::Cancel;
+    loop {
+        match co.resume(wake) {
+            CoroutineResult::Return(Outcome::Done(Ok(value))) => return Some(value),
+            CoroutineResult::Return(Outcome::Done(Err(_))) => return None,
+            // The canceller's drop guard ends the slot as it unwinds.
+            CoroutineResult::Return(Outcome::Panicked(payload)) => panic::resume_unwind(payload),
+            CoroutineResult::Yield(value) => {
+                drop(value);
+                wake = if std::thread::panicking() {
+                    Wake::Cancel
+                } else {
+                    Wake::Unwind
+                };
+            }
         }
     }
 }
@@ -978,8 +1007,6 @@ where
     const {
         assert!(size_of::<Inner<I, Y, R>>() <= size_of::<Storage>());
         assert!(align_of::<Inner<I, Y, R>>() <= align_of::<Storage>());
-        // `Link` keeps a flag in the yielder pointer's lowest bit.
-        assert!(align_of::<Yielder<Wake<I>, Y>>() > CANCELLING);
     }
     let c = core.as_ptr();
     // SAFETY: `core` is live (caller); these are plain reads of fields that
@@ -1010,21 +1037,25 @@ where
             Wake::Resume(input) => input,
             // Not reached: a coroutine that never ran is cancelled by
             // dropping its body. Answer correctly anyway.
-            Wake::Cancel => return Outcome::Done(Err(Interrupt::cancelled())),
+            Wake::Cancel | Wake::Unwind => return Outcome::Done(Err(Interrupt::cancelled())),
         };
         let mut co = Co::from_link(Link {
             core,
             stage,
             slot,
             yielder: NonNull::from(yielder),
+            cancelled: false,
             id,
             marker: std::marker::PhantomData,
         });
         match panic::catch_unwind(AssertUnwindSafe(|| body(&mut co, input))) {
             Ok(done) => Outcome::Done(done),
-            // Being cancelled: the canceller expects panics, and the forced
-            // unwind in particular, as unwinding (see `Outcome`).
-            Err(payload) if co.is_cancelling() => panic::resume_unwind(payload),
+            // The unwinding this coroutine's canceller asked for. (Only a
+            // cancelled coroutine raises `Unwinding` by itself; one that
+            // carries the payload elsewhere raises an ordinary panic there.)
+            Err(payload) if co.is_cancelling() && payload.is::<Unwinding>() => {
+                Outcome::Done(Err(Interrupt::cancelled()))
+            }
             Err(payload) => Outcome::Panicked(payload),
         }
     };
@@ -1258,9 +1289,6 @@ impl<S: 'static> Drop for Owner<S> {
     }
 }
 
-/// The bit of `Link::yielder` that says a cancellation was delivered.
-const CANCELLING: usize = 1;
-
 /// A running coroutine's access to its stage: the core, its own corosensei
 /// `Yielder` and its id. Lives on the coroutine's own stack, inside the
 /// `Co` its body borrows.
@@ -1271,10 +1299,11 @@ pub(crate) struct Link<S, I, Y> {
     /// This coroutine's own slot, marked `RUNNING` during nested switches.
     slot: SlotRef,
     /// Valid while the coroutine runs: it lives in the coroutine's initial
-    /// frame, below this `Link`. Its lowest bit (free: a `Yielder` is
-    /// word-aligned) is set once this coroutine received `Wake::Cancel`, so
-    /// that `suspend` tests the pointer it loads anyway instead of a flag.
+    /// frame, below this `Link`.
     yielder: NonNull<Yielder<Wake<I>, Y>>,
+    /// Set once this coroutine received `Wake::Cancel`. Written only on the
+    /// cancellation path; `suspend` does not read it (see [`run_cancel`]).
+    cancelled: bool,
     id: CoroutineId,
     /// `*mut (S, I, Y)`: invariant in all three, `!Send`, `!Sync`.
     marker: std::marker::PhantomData<*mut (S, I, Y)>,
@@ -1286,7 +1315,7 @@ impl<S: 'static, I: 'static, Y: 'static> Link<S, I, Y> {
     }
 
     pub(crate) fn is_cancelling(&self) -> bool {
-        self.yielder.as_ptr().addr() & CANCELLING != 0
+        self.cancelled
     }
 
     #[inline]
@@ -1299,55 +1328,42 @@ impl<S: 'static, I: 'static, Y: 'static> Link<S, I, Y> {
         unsafe { &mut *ptr::addr_of_mut!((*self.core.as_ptr()).state).cast::<S>() }
     }
 
-    /// The yielder, whatever the cancellation bit says.
-    #[inline]
-    fn yielder(&self) -> &Yielder<Wake<I>, Y> {
-        let untagged = self.yielder.as_ptr().map_addr(|addr| addr & !CANCELLING);
-        // SAFETY: the yielder lives in this coroutine's initial frame, which
-        // outlives the body and therefore this `Link`; clearing the tag bit
-        // gives back its address, with the provenance it was made with.
-        unsafe { &*untagged }
-    }
-
+    /// Suspends with `value` until resumed.
+    ///
+    /// No test precedes the switch: whatever is special about this yield
+    /// point (the coroutine is being cancelled, or unwinds) is answered by
+    /// the canceller, through the `Wake` it resumes with (see
+    /// [`run_cancel`]).
     #[inline]
     pub(crate) fn suspend(&mut self, value: Y) -> Eff<Yields, I> {
-        let yielder = self.yielder;
-        if yielder.as_ptr().addr() & CANCELLING != 0 {
-            return self.suspend_cancelling(value);
-        }
-        // SAFETY: as in `yielder`; the tag bit is clear, so this is the
-        // yielder's exact address.
-        match unsafe { yielder.as_ref() }.suspend(value) {
+        // SAFETY: the yielder lives in this coroutine's initial frame, which
+        // outlives the body and therefore this `Link`; this coroutine is
+        // the running one, so suspending through it is what corosensei
+        // expects.
+        match unsafe { self.yielder.as_ref() }.suspend(value) {
             Wake::Resume(input) => Ok(input),
             Wake::Cancel => self.cancel_delivered(),
+            Wake::Unwind => self.unwind(),
         }
     }
 
-    /// The cancellation arrived at a yield point: remember it.
+    /// The cancellation arrived at a yield point (or the canceller answers
+    /// a yield point reached while the stack unwinds): remember it.
     #[cold]
     #[inline(never)]
     fn cancel_delivered(&mut self) -> Eff<Yields, I> {
-        let tagged = self.yielder.as_ptr().map_addr(|addr| addr | CANCELLING);
-        self.yielder = NonNull::new(tagged).expect("a tagged pointer is not null");
+        self.cancelled = true;
         Err(Interrupt::cancelled())
     }
 
-    /// A yield point reached after the cancellation was delivered.
+    /// The canceller asks this yield point to unwind the stack.
     #[cold]
     #[inline(never)]
-    fn suspend_cancelling(&mut self, value: Y) -> Eff<Yields, I> {
-        if std::thread::panicking() {
-            // Unwinding (from a panic or a forced unwind): suspending here
-            // could only be answered by another forced unwind, which a
-            // destructor cannot take. Stay put.
-            drop(value);
-            return Err(Interrupt::cancelled());
-        }
-        // The body ignored the interrupt. The canceller unwinds this stack
-        // by force when it sees us suspend, so this call does not return
-        // normally; if it ever did, the answer would still be an interrupt.
-        let _ = self.yielder().suspend(value);
-        Err(Interrupt::cancelled())
+    fn unwind(&mut self) -> ! {
+        debug_assert!(self.cancelled, "`Wake::Unwind` follows `Wake::Cancel`");
+        // `resume_unwind` runs no panic hook: nothing is reported, as for
+        // any cancellation.
+        panic::resume_unwind(Box::new(Unwinding))
     }
 
     #[inline]
