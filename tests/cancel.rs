@@ -476,3 +476,23 @@ fn an_unwind_payload_raised_elsewhere_is_an_ordinary_panic() {
     assert_eq!(stage.resume(next, ()).unwrap(), Resumed::Return(7));
     assert_eq!(stage.stats().live, 0);
 }
+
+/// A body that catches its forced unwind and then returns a value ends the
+/// cancellation with that value, as if it had handled the interrupt.
+#[test]
+fn a_body_that_catches_its_forced_unwind_and_returns_gives_its_value() {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let mut stage = Stage::new(());
+    let h = stage
+        .spawn(|co: &mut Co<()>, ()| -> Eff<Yields, &'static str> {
+            let _ = co.suspend(()); // the interrupt, ignored
+            let caught = catch_unwind(AssertUnwindSafe(|| {
+                let _ = co.suspend(()); // unwinds
+            }));
+            Ok(if caught.is_err() { "caught" } else { "resumed" })
+        })
+        .unwrap();
+    stage.resume(h, ()).unwrap();
+    assert_eq!(stage.cancel(h).unwrap(), Some("caught"));
+    assert_eq!(stage.stats().live, 0);
+}
