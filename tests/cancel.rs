@@ -3,6 +3,9 @@
 
 mod auxiliary;
 
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
 use auxiliary::{DropCounter, Log, LogOnDrop};
 use coshare::{Co, Eff, ErrorKind, Handle, Resumed, Stage, Yields};
 
@@ -370,7 +373,6 @@ fn cancel_errors_are_typed() {
 /// destructor runs once.
 #[test]
 fn a_body_that_catches_its_forced_unwind_is_unwound_again() {
-    use std::panic::{AssertUnwindSafe, catch_unwind};
     let drops = DropCounter::new();
     let token = drops.token();
     let mut stage = Stage::new(Vec::<&'static str>::new());
@@ -408,7 +410,6 @@ fn a_body_that_catches_its_forced_unwind_is_unwound_again() {
 /// cleanup finishes.
 #[test]
 fn teardown_during_a_panic_lets_cleanup_that_suspends_finish() {
-    use std::panic::{AssertUnwindSafe, catch_unwind};
     let log = Log::new();
     let inner = log.clone();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -435,8 +436,6 @@ fn teardown_during_a_panic_lets_cleanup_that_suspends_finish() {
 /// receives it, the coroutine ends as panicked, and the stage keeps working.
 #[test]
 fn an_unwind_payload_raised_elsewhere_is_an_ordinary_panic() {
-    use std::any::Any;
-    use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
     type Payload = Option<Box<dyn Any + Send>>;
     let mut stage = Stage::new(Payload::None);
     let keeper = stage
@@ -481,7 +480,6 @@ fn an_unwind_payload_raised_elsewhere_is_an_ordinary_panic() {
 /// cancellation with that value, as if it had handled the interrupt.
 #[test]
 fn a_body_that_catches_its_forced_unwind_and_returns_gives_its_value() {
-    use std::panic::{AssertUnwindSafe, catch_unwind};
     let mut stage = Stage::new(());
     let h = stage
         .spawn(|co: &mut Co<()>, ()| -> Eff<Yields, &'static str> {
