@@ -5,8 +5,9 @@ use std::fmt;
 use crate::effect::{Eff, Yields};
 use crate::error::{CoroutineId, Error, ResumeError, SpawnError};
 use crate::handle::Handle;
-use crate::raw::Link;
-use crate::stage::{Resumed, SpawnOptions};
+use crate::options::SpawnOptions;
+use crate::raw::{Body, Link};
+use crate::resumed::Resumed;
 
 /// The capability a coroutine body receives: access to the shared state
 /// `S`, and the right to yield.
@@ -61,11 +62,37 @@ pub struct Co<S: 'static, I: 'static = (), Y: 'static = ()> {
     link: Link<S, I, Y>,
 }
 
-impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
-    pub(crate) fn from_link(link: Link<S, I, Y>) -> Self {
-        Co { link }
-    }
+/// A user's coroutine body as the core runs it: the core hands it the
+/// coroutine's [`Link`], which becomes the `Co` the closure borrows.
+pub(crate) struct CoBody<F>(pub(crate) F);
 
+impl<S, I, Y, R, F> Body<S, I, Y, R> for CoBody<F>
+where
+    S: 'static,
+    I: 'static,
+    Y: 'static,
+    F: FnOnce(&mut Co<S, I, Y>, I) -> Eff<Yields, R> + 'static,
+{
+    #[inline]
+    fn run(self, link: Link<S, I, Y>, input: I) -> Eff<Yields, R> {
+        let mut co = Co { link };
+        (self.0)(&mut co, input)
+    }
+}
+
+/// Turns what the core's spawn returns into the public result, giving the
+/// user's body back on failure.
+#[inline]
+pub(crate) fn spawned<I, Y, R, F>(
+    result: Result<crate::raw::RawHandle<I, Y, R>, (Error, CoBody<F>)>,
+) -> Result<Handle<I, Y, R>, SpawnError<F>> {
+    match result {
+        Ok(raw) => Ok(Handle::from_raw(raw)),
+        Err((error, body)) => Err(SpawnError::new(error, body.0)),
+    }
+}
+
+impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
     /// The shared state, borrowed until the next use of `co`.
     ///
     /// ```
@@ -191,7 +218,7 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
         handle: Handle<I2, Y2, R2>,
         input: I2,
     ) -> Eff<Yields, Result<Resumed<Y2, R2>, ResumeError<I2>>> {
-        Ok(self.link.resume(handle, input))
+        Ok(self.link.resume(handle.raw(), input))
     }
 
     /// Cancels another coroutine of the same stage: its pending yield point
@@ -202,7 +229,7 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
         &mut self,
         handle: Handle<I2, Y2, R2>,
     ) -> Eff<Yields, Result<Option<R2>, Error>> {
-        Ok(self.link.cancel(handle))
+        Ok(self.link.cancel(handle.raw()))
     }
 
     /// Spawns a coroutine on the same stage. It does not run until resumed;
@@ -217,7 +244,7 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
         R2: 'static,
         F: FnOnce(&mut Co<S, I2, Y2>, I2) -> Eff<Yields, R2> + 'static,
     {
-        self.link.spawn(&SpawnOptions::new(), body)
+        spawned(self.link.spawn(&SpawnOptions::new(), CoBody(body)))
     }
 
     /// Spawns a coroutine with a name and/or stack size.
@@ -232,7 +259,7 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
         R2: 'static,
         F: FnOnce(&mut Co<S, I2, Y2>, I2) -> Eff<Yields, R2> + 'static,
     {
-        self.link.spawn(options, body)
+        spawned(self.link.spawn(options, CoBody(body)))
     }
 
     /// This coroutine's id.

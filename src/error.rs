@@ -75,14 +75,21 @@ pub enum ErrorKind {
     StackAllocation,
 }
 
+/// What went wrong, with what the message needs to say it. The
+/// [`ErrorKind`] of an [`Error`] is derived from this, so the two cannot
+/// disagree.
 #[derive(Debug)]
 pub(crate) enum Detail {
-    None,
-    Stage {
+    Finished,
+    Cancelled,
+    Panicked,
+    Running,
+    Stale,
+    ForeignStage {
         handle: u64,
         this: u64,
     },
-    StackSize {
+    InvalidStackSize {
         requested: usize,
     },
     Budget {
@@ -93,25 +100,40 @@ pub(crate) enum Detail {
         limit: usize,
         max_map_count: Option<usize>,
     },
-    Io {
+    StackAllocation {
         size: usize,
         source: io::Error,
     },
 }
 
+impl Detail {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Detail::Finished => ErrorKind::Finished,
+            Detail::Cancelled => ErrorKind::Cancelled,
+            Detail::Panicked => ErrorKind::Panicked,
+            Detail::Running => ErrorKind::Running,
+            Detail::Stale => ErrorKind::Stale,
+            Detail::ForeignStage { .. } => ErrorKind::ForeignStage,
+            Detail::InvalidStackSize { .. } => ErrorKind::InvalidStackSize,
+            Detail::Budget { .. } => ErrorKind::Budget,
+            Detail::StackLimit { .. } => ErrorKind::StackLimit,
+            Detail::StackAllocation { .. } => ErrorKind::StackAllocation,
+        }
+    }
+}
+
 /// An error from a stage or coroutine operation. See [`ErrorKind`] for the
 /// cases; [`Display`](fmt::Display) gives a message meant for a person.
 pub struct Error {
-    kind: ErrorKind,
     coroutine: Option<CoroutineId>,
     name: Option<Box<str>>,
     detail: Detail,
 }
 
 impl Error {
-    pub(crate) fn new(kind: ErrorKind, coroutine: Option<CoroutineId>, detail: Detail) -> Self {
+    pub(crate) fn new(detail: Detail, coroutine: Option<CoroutineId>) -> Self {
         Error {
-            kind,
             coroutine,
             name: None,
             detail,
@@ -125,7 +147,7 @@ impl Error {
 
     /// What went wrong.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.detail.kind()
     }
 
     /// The coroutine the failed operation was aimed at, if any.
@@ -158,54 +180,51 @@ impl fmt::Display for Who<'_> {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let who = self.who();
-        match (self.kind, &self.detail) {
-            (ErrorKind::Finished, _) => write!(
+        match &self.detail {
+            Detail::Finished => write!(
                 f,
                 "{who} has already returned and cannot run again; spawn a new coroutine instead"
             ),
-            (ErrorKind::Cancelled, _) => {
+            Detail::Cancelled => {
                 write!(f, "{who} was cancelled and cannot run again")
             }
-            (ErrorKind::Panicked, _) => write!(
+            Detail::Panicked => write!(
                 f,
                 "{who} panicked earlier (the panic went to its resumer) and cannot run again"
             ),
-            (ErrorKind::Running, _) => write!(
+            Detail::Running => write!(
                 f,
                 "{who} is running: it is the caller, or it is resuming the caller \
                  (directly or through other coroutines); a coroutine on the resume \
                  chain cannot be resumed or cancelled until control returns to it"
             ),
-            (ErrorKind::Stale, _) => write!(
+            Detail::Stale => write!(
                 f,
                 "the handle to {who} is stale: that coroutine ended and its slot now \
                  holds another coroutine; keep the result of the coroutine instead of its handle"
             ),
-            (ErrorKind::ForeignStage, Detail::Stage { handle, this }) => write!(
+            Detail::ForeignStage { handle, this } => write!(
                 f,
                 "the handle to {who} was made by stage {handle}, but was used on stage {this}; \
                  a handle only works on the stage that spawned its coroutine"
             ),
-            (ErrorKind::InvalidStackSize, Detail::StackSize { requested }) => write!(
+            Detail::InvalidStackSize { requested } => write!(
                 f,
                 "invalid coroutine stack size of {requested} bytes: it must be at least 1 \
                  and at most {} bytes (1 GiB); the size is rounded up to whole pages \
                  and a guard page is added",
                 crate::MAX_STACK_SIZE
             ),
-            (ErrorKind::Budget, Detail::Budget { limit }) => write!(
+            Detail::Budget { limit } => write!(
                 f,
                 "this stage already has {limit} live coroutines, its budget \
                  (StageBuilder::max_coroutines); let some finish, cancel them, or raise the budget"
             ),
-            (
-                ErrorKind::StackLimit,
-                Detail::StackLimit {
-                    mapped,
-                    limit,
-                    max_map_count,
-                },
-            ) => {
+            Detail::StackLimit {
+                mapped,
+                limit,
+                max_map_count,
+            } => {
                 write!(
                     f,
                     "cannot map another coroutine stack: {mapped} guarded stacks are mapped \
@@ -222,13 +241,12 @@ impl fmt::Display for Error {
                     None => f.write_str("; let coroutines finish before spawning more"),
                 }
             }
-            (ErrorKind::StackAllocation, Detail::Io { size, source }) => write!(
+            Detail::StackAllocation { size, source } => write!(
                 f,
                 "the operating system refused to map a coroutine stack of {size} bytes \
                  ({source}); the process may be out of memory or address space, or a \
                  smaller stack size may do"
             ),
-            (kind, _) => write!(f, "{who}: {kind:?}"),
         }
     }
 }
@@ -236,7 +254,7 @@ impl fmt::Display for Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Error")
-            .field("kind", &self.kind)
+            .field("kind", &self.kind())
             .field("coroutine", &self.coroutine)
             .field("name", &self.name)
             .field("message", &format_args!("{self}"))
@@ -247,7 +265,7 @@ impl fmt::Debug for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.detail {
-            Detail::Io { source, .. } => Some(source),
+            Detail::StackAllocation { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -2,27 +2,9 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::marker::PhantomData;
-use std::num::NonZeroU64;
 
 use crate::error::CoroutineId;
-use crate::raw::SlotRef;
-
-/// Identifies a stage. Unique for the life of the process: stage ids are
-/// never reused, so a handle can never be mistaken for one of a stage
-/// created later.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub(crate) struct StageId(pub(crate) NonZeroU64);
-
-impl StageId {
-    /// A fresh id. Panics only after 2^64 - 1 stages.
-    pub(crate) fn fresh() -> StageId {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        let id = NEXT.fetch_add(1, Ordering::Relaxed);
-        StageId(NonZeroU64::new(id).expect("stage ids exhausted"))
-    }
-}
+use crate::raw::RawHandle;
 
 /// A typed handle to a coroutine that takes inputs `I`, yields `Y` and
 /// returns `R`.
@@ -40,32 +22,28 @@ impl StageId {
 ///
 /// # Variance
 ///
-/// `Handle` is invariant in `I`, `Y` and `R` (the marker is
-/// `PhantomData<*mut (I, Y, R)>`), so no subtyping coercion can make a
-/// handle claim other payload types than the coroutine has.
+/// `Handle` is invariant in `I`, `Y` and `R` (it wraps the core's
+/// `RawHandle`, whose marker is `PhantomData<*mut (I, Y, R)>`), so no
+/// subtyping coercion can make a handle claim other payload types than the
+/// coroutine has.
 pub struct Handle<I, Y, R> {
-    pub(crate) stage: StageId,
-    pub(crate) id: CoroutineId,
-    /// The address of the coroutine's slot in its stage, so that `resume`
-    /// finds the slot without a lookup. Used only after `stage` has been
-    /// checked against the stage it is given to (see `raw`'s module docs).
-    pub(crate) slot: SlotRef,
-    marker: PhantomData<*mut (I, Y, R)>,
+    raw: RawHandle<I, Y, R>,
 }
 
 impl<I, Y, R> Handle<I, Y, R> {
-    pub(crate) fn new(stage: StageId, id: CoroutineId, slot: SlotRef) -> Self {
-        Handle {
-            stage,
-            id,
-            slot,
-            marker: PhantomData,
-        }
+    #[inline]
+    pub(crate) fn from_raw(raw: RawHandle<I, Y, R>) -> Self {
+        Handle { raw }
+    }
+
+    #[inline]
+    pub(crate) fn raw(self) -> RawHandle<I, Y, R> {
+        self.raw
     }
 
     /// The coroutine's id within its stage.
     pub fn id(&self) -> CoroutineId {
-        self.id
+        self.raw.id()
     }
 }
 
@@ -79,7 +57,7 @@ impl<I, Y, R> Copy for Handle<I, Y, R> {}
 
 impl<I, Y, R> PartialEq for Handle<I, Y, R> {
     fn eq(&self, other: &Self) -> bool {
-        self.stage == other.stage && self.id == other.id
+        self.raw.stage() == other.raw.stage() && self.raw.id() == other.raw.id()
     }
 }
 
@@ -87,13 +65,18 @@ impl<I, Y, R> Eq for Handle<I, Y, R> {}
 
 impl<I, Y, R> Hash for Handle<I, Y, R> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.stage.hash(state);
-        self.id.hash(state);
+        self.raw.stage().get().hash(state);
+        self.raw.id().hash(state);
     }
 }
 
 impl<I, Y, R> fmt::Debug for Handle<I, Y, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Handle(stage {}, {})", self.stage.0, self.id)
+        write!(
+            f,
+            "Handle(stage {}, {})",
+            self.raw.stage().get(),
+            self.raw.id()
+        )
     }
 }

@@ -12,10 +12,13 @@ pub mod driver;
 mod effect;
 mod error;
 mod handle;
+mod options;
 mod parts;
 #[allow(unsafe_code)]
 mod raw;
+mod resumed;
 mod stage;
+mod stats;
 
 pub use access::StateAccess;
 pub use co::Co;
@@ -33,11 +36,14 @@ pub use frunk::indices::{Here, There};
 #[doc(no_inline)]
 pub use frunk::{HList, hlist_pat};
 pub use handle::Handle;
+pub use options::SpawnOptions;
 pub use parts::{
     CoroutineShareable, FieldTypes, HasField, HasFields, HasPart, HasParts, PartAccess,
 };
 pub use raw::{DEFAULT_STACK_SIZE, MAX_STACK_SIZE};
-pub use stage::{Resumed, SpawnOptions, StackUsage, Stage, StageBuilder, Stats};
+pub use resumed::Resumed;
+pub use stage::{Stage, StageBuilder};
+pub use stats::{StackUsage, Stats};
 
 /// The extension traits, for their methods: `use coshare::prelude::*;`.
 pub mod prelude {

@@ -2,114 +2,14 @@
 
 use std::fmt;
 
-use crate::co::Co;
+use crate::co::{Co, CoBody, spawned};
 use crate::effect::{Eff, Yields};
 use crate::error::{Error, ResumeError, SpawnError};
 use crate::handle::Handle;
+use crate::options::SpawnOptions;
 use crate::raw::{self, CoreConfig, DEFAULT_STACK_SIZE, Owner};
-
-/// What a resume produced: the value the coroutine passed to
-/// [`Co::suspend`], or the value its body returned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Resumed<Yield, Return> {
-    /// The coroutine suspended itself with this value.
-    Yield(Yield),
-    /// The coroutine's body returned this value; it cannot run again.
-    Return(Return),
-}
-
-impl<Y, R> Resumed<Y, R> {
-    /// The yielded value, if the coroutine suspended.
-    pub fn yielded(self) -> Option<Y> {
-        match self {
-            Resumed::Yield(value) => Some(value),
-            Resumed::Return(_) => None,
-        }
-    }
-
-    /// The returned value, if the coroutine finished.
-    pub fn returned(self) -> Option<R> {
-        match self {
-            Resumed::Yield(_) => None,
-            Resumed::Return(value) => Some(value),
-        }
-    }
-
-    /// Whether the coroutine suspended (and can be resumed again).
-    pub fn is_yield(&self) -> bool {
-        matches!(self, Resumed::Yield(_))
-    }
-
-    /// Whether the coroutine finished.
-    pub fn is_return(&self) -> bool {
-        matches!(self, Resumed::Return(_))
-    }
-}
-
-/// Per-coroutine settings for [`Stage::spawn_with`] and [`Co::spawn_with`].
-///
-/// ```
-/// use coshare::SpawnOptions;
-///
-/// let options = SpawnOptions::new().name("reader").stack_size(64 * 1024);
-/// ```
-#[derive(Clone, Debug, Default)]
-pub struct SpawnOptions {
-    pub(crate) name: Option<Box<str>>,
-    pub(crate) stack_size: Option<usize>,
-}
-
-impl SpawnOptions {
-    /// Default settings: no name, the stage's stack size.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// A name, shown in error messages.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into().into_boxed_str());
-        self
-    }
-
-    /// The usable stack size in bytes, rounded up to whole pages; a guard
-    /// page is added below it. Zero, or more than
-    /// [`MAX_STACK_SIZE`](crate::MAX_STACK_SIZE), makes the spawn fail with
-    /// [`ErrorKind::InvalidStackSize`](crate::ErrorKind::InvalidStackSize).
-    pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.stack_size = Some(bytes);
-        self
-    }
-}
-
-/// Counters that describe a stage and the process's stacks.
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Stats {
-    /// Coroutines spawned and not yet ended (suspended, not started, or on
-    /// the resume chain).
-    pub live: usize,
-    /// Slots in the coroutine table (live, ended and retired).
-    pub slots: usize,
-    /// Stacks this stage keeps for reuse.
-    pub pooled_stacks: usize,
-    /// Guarded stacks mapped by the whole process, in use or pooled.
-    pub process_mapped_stacks: usize,
-    /// The most guarded stacks the process may map (see
-    /// [`ErrorKind::StackLimit`](crate::ErrorKind::StackLimit)).
-    pub process_stack_limit: usize,
-}
-
-/// How much of its stack a coroutine has used. See [`Stage::stack_usage`].
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StackUsage {
-    /// The usable stack size in bytes (the requested size rounded up to
-    /// whole pages; the guard page is not counted).
-    pub size: usize,
-    /// The deepest point the stack has reached, in bytes below its base,
-    /// at page granularity.
-    pub high_water: usize,
-}
+use crate::resumed::Resumed;
+use crate::stats::{StackUsage, Stats};
 
 /// Settings for a new [`Stage`].
 ///
@@ -269,7 +169,7 @@ impl<S: 'static> Stage<S> {
         R: 'static,
         F: FnOnce(&mut Co<S, I, Y>, I) -> Eff<Yields, R> + 'static,
     {
-        self.owner.spawn(&SpawnOptions::new(), body)
+        spawned(self.owner.spawn(&SpawnOptions::new(), CoBody(body)))
     }
 
     /// Spawns a coroutine with a name and/or stack size.
@@ -296,7 +196,7 @@ impl<S: 'static> Stage<S> {
         R: 'static,
         F: FnOnce(&mut Co<S, I, Y>, I) -> Eff<Yields, R> + 'static,
     {
-        self.owner.spawn(options, body)
+        spawned(self.owner.spawn(options, CoBody(body)))
     }
 
     /// Runs the coroutine until it suspends or returns. The input becomes
@@ -330,7 +230,7 @@ impl<S: 'static> Stage<S> {
         handle: Handle<I, Y, R>,
         input: I,
     ) -> Result<Resumed<Y, R>, ResumeError<I>> {
-        self.owner.resume(handle, input)
+        self.owner.resume(handle.raw(), input)
     }
 
     /// Cancels a suspended or not yet started coroutine, on the main stack.
@@ -366,19 +266,19 @@ impl<S: 'static> Stage<S> {
     /// A panic raised by the coroutine's cleanup propagates out of this call;
     /// the coroutine is then marked as panicked.
     pub fn cancel<I, Y, R>(&mut self, handle: Handle<I, Y, R>) -> Result<Option<R>, Error> {
-        self.owner.cancel(handle)
+        self.owner.cancel(handle.raw())
     }
 
     /// Whether `handle`'s coroutine can be resumed now; if not, the error
     /// says why (finished, cancelled, panicked, stale, foreign).
     pub fn check<I, Y, R>(&self, handle: Handle<I, Y, R>) -> Result<(), Error> {
-        self.owner.check(handle.stage, handle.id)
+        self.owner.check(&handle.raw())
     }
 
     /// The name given to `handle`'s coroutine at spawn, if the handle is
     /// current.
     pub fn name<I, Y, R>(&self, handle: Handle<I, Y, R>) -> Option<&str> {
-        self.owner.name(handle.stage, handle.id)
+        self.owner.name(&handle.raw())
     }
 
     /// The stack size of `handle`'s coroutine and its high-water mark, for
@@ -412,7 +312,7 @@ impl<S: 'static> Stage<S> {
     /// assert!(usage.high_water >= 20_000 && usage.high_water <= usage.size);
     /// ```
     pub fn stack_usage<I, Y, R>(&self, handle: Handle<I, Y, R>) -> Result<StackUsage, Error> {
-        self.owner.stack_usage(handle.stage, handle.id)
+        self.owner.stack_usage(&handle.raw())
     }
 
     /// Counters for this stage and the process's stacks.

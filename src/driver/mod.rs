@@ -92,7 +92,9 @@ use crate::co::Co;
 use crate::effect::{Eff, Yields};
 use crate::error::{CoroutineId, Error, ErrorKind, SpawnError};
 use crate::handle::Handle;
-use crate::stage::{Resumed, SpawnOptions, Stage, StageBuilder};
+use crate::options::SpawnOptions;
+use crate::resumed::Resumed;
+use crate::stage::{Stage, StageBuilder};
 
 #[cfg(feature = "io")]
 #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
@@ -979,12 +981,7 @@ fn task_handle(shared: &Shared, id: CoroutineId) -> Option<Handle<(), (), ()>> {
 }
 
 fn finished_error<R>(handle: &JoinHandle<R>) -> Error {
-    Error::new(
-        ErrorKind::Finished,
-        Some(handle.id),
-        crate::error::Detail::None,
-    )
-    .with_name(handle.name.as_deref())
+    Error::new(crate::error::Detail::Finished, Some(handle.id)).with_name(handle.name.as_deref())
 }
 
 /// Marks the task's result with `mark` (if still running) and removes the

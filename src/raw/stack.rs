@@ -92,11 +92,7 @@ pub(crate) fn page_size() -> usize {
 /// Checks a requested stack size and rounds it up to whole pages.
 pub(crate) fn round_stack_size(requested: usize) -> Result<usize, Error> {
     if requested == 0 || requested > MAX_STACK_SIZE {
-        return Err(Error::new(
-            ErrorKind::InvalidStackSize,
-            None,
-            Detail::StackSize { requested },
-        ));
+        return Err(Error::new(Detail::InvalidStackSize { requested }, None));
     }
     let page = page_size();
     // Cannot overflow: requested <= 1 GiB.
@@ -221,13 +217,12 @@ impl Drop for Mapped {
 
 fn stack_limit_error(mapped: usize, limit: usize, max_map_count: Option<usize>) -> Error {
     Error::new(
-        ErrorKind::StackLimit,
-        None,
         Detail::StackLimit {
             mapped,
             limit,
             max_map_count,
         },
+        None,
     )
 }
 
@@ -247,11 +242,7 @@ fn classify_map_error(
             }
         }
     }
-    Error::new(
-        ErrorKind::StackAllocation,
-        None,
-        Detail::Io { size, source },
-    )
+    Error::new(Detail::StackAllocation { size, source }, None)
 }
 
 fn count_maps() -> Option<usize> {
