@@ -465,8 +465,8 @@ fn driver_pingpong(iters: u64) -> Duration {
     let mut driver = DriverBuilder::new()
         .virtual_clock()
         .build(Counters::default());
-    let (ping_tx, mut ping_rx) = driver.channel::<u64>(1);
-    let (pong_tx, mut pong_rx) = driver.channel::<u64>(1);
+    let (ping_tx, mut ping_rx) = driver.handle().channel::<u64>(1);
+    let (pong_tx, mut pong_rx) = driver.handle().channel::<u64>(1);
     driver
         .spawn(move |t: &mut Task<'_, Counters>| -> Eff<Yields, ()> {
             while let Ok(v) = t.recv(&mut ping_rx)? {
@@ -718,7 +718,7 @@ fn timer_workload(wanted: usize) -> Workload {
             }
         }
     });
-    let tasks = driver.stage().stats().live;
+    let tasks = driver.stats().live;
     let events = (0..tasks)
         .map(|i| TIMER_WINDOW_MS / PERIODS_MS[i % PERIODS_MS.len()])
         .sum();
@@ -744,7 +744,7 @@ fn timer_workload(wanted: usize) -> Workload {
 fn channel_workload(wanted: usize) -> Workload {
     let mut senders = Vec::with_capacity(wanted.min(TASK_COUNTS[1]));
     let mut driver = many_tasks(wanted, |driver, _| {
-        let (tx, mut rx) = driver.channel::<u64>(1);
+        let (tx, mut rx) = driver.handle().channel::<u64>(1);
         senders.push(tx);
         move |t: &mut Task<'_, Counters>| -> Eff<Yields, ()> {
             while let Ok(v) = t.recv(&mut rx)? {
@@ -753,7 +753,7 @@ fn channel_workload(wanted: usize) -> Workload {
             Ok(())
         }
     });
-    let tasks = driver.stage().stats().live;
+    let tasks = driver.stats().live;
     // The sender made for a spawn that failed has no receiver any more.
     senders.truncate(tasks);
     driver.run_until_idle();
@@ -827,11 +827,11 @@ fn driver_one(
     let mut workload: Option<Workload> = None;
     g.bench_function(&id, |b| {
         let w = workload.get_or_insert_with(|| {
-            let mut w = setup(wanted);
+            let w = setup(wanted);
             tasks.set(w.tasks);
             events.set(w.events);
             if w.tasks < wanted {
-                let stats = budget_line(w.driver.stage());
+                let stats = budget_line(w.driver.stats());
                 eprintln!(
                     "note: {wanted} live tasks cannot exist in this process: {stats}; \
                      benchmarking {} tasks instead",
@@ -854,11 +854,10 @@ fn driver_one(
 }
 
 /// A one-line description of the process's stack budget.
-fn budget_line(stage: &Stage<Counters>) -> String {
+fn budget_line(stats: coshare::Stats) -> String {
     let max_map_count = std::fs::read_to_string("/proc/sys/vm/max_map_count")
         .map(|s| s.trim().to_owned())
         .unwrap_or_else(|_| "unknown".to_owned());
-    let stats = stage.stats();
     format!(
         "vm.max_map_count = {max_map_count} allows {} guarded stacks per process \
          (two maps each, 2048 maps left to the rest), {} are mapped now",

@@ -351,7 +351,7 @@ fn passenger(
     to: usize,
     calls: Notify,
 ) -> Eff<Yields, ()> {
-    let (news, mut car_says) = t.channel(2);
+    let (news, mut car_says) = t.handle().channel(2);
     let called = t.now();
     trace!(t, "{name:<8}  waits at {from} to go to {to}");
     t.state().floors[from].waiting.push(Rider {
@@ -436,8 +436,8 @@ fn main() {
         stats: Stats::default(),
     };
     let mut driver = DriverBuilder::new().virtual_clock().build(building);
-    let calls = driver.notify(); // every call button rings the dispatcher
-    let closing = driver.event();
+    let calls = driver.handle().notify(); // every call button rings the dispatcher
+    let closing = driver.handle().event();
 
     let mut bells = Vec::new();
     for (me, (name, floor)) in [('A', 0), ('B', 5), ('C', 9)].into_iter().enumerate() {
@@ -450,7 +450,7 @@ fn main() {
             floors_travelled: 0,
             door_stops: 0,
         });
-        let bell = driver.notify();
+        let bell = driver.handle().notify();
         bells.push(bell.clone());
         let (calls, closing) = (calls.clone(), closing.clone());
         driver

@@ -180,7 +180,7 @@ fn command(
 /// Online: sends a block of data every second until the carrier drops.
 /// `Err` if the modem is unplugged.
 fn online(t: &mut Task<Line>, link: &mut Link) -> Eff<Yields, Result<(), RecvError>> {
-    let mut every_second = t.interval(secs(1.0));
+    let mut every_second = t.handle().interval(secs(1.0));
     let mut block = 0;
     loop {
         // The modem may speak at any time ("NO CARRIER"): wait for that and
@@ -322,8 +322,8 @@ fn answer(
 
 fn main() {
     let mut driver = DriverBuilder::new().virtual_clock().build(Line::default());
-    let (to_modem, commands) = driver.channel(4);
-    let (lines, from_modem) = driver.channel(4);
+    let (to_modem, commands) = driver.handle().channel(4);
+    let (lines, from_modem) = driver.handle().channel(4);
     driver
         .spawn_with(
             &SpawnOptions::new().name("modem"),

@@ -3,12 +3,12 @@
 use crate::co::Co;
 use crate::stage::Stage;
 
-mod sealed {
+/// Seals [`StateAccess`]: only the crate's access paths implement it (the
+/// driver adds its own in `driver/access.rs`).
+pub(crate) mod sealed {
     pub trait Sealed {}
     impl<S: 'static> Sealed for crate::stage::Stage<S> {}
     impl<S: 'static, I: 'static, Y: 'static> Sealed for crate::co::Co<S, I, Y> {}
-    impl<S: 'static> Sealed for crate::driver::Task<'_, S> {}
-    impl<S: 'static> Sealed for crate::driver::Driver<S> {}
 }
 
 /// Something that may read and write a stage's shared state between yield
@@ -67,23 +67,5 @@ impl<S: 'static, I: 'static, Y: 'static> StateAccess for Co<S, I, Y> {
     #[inline]
     fn state(&mut self) -> &mut S {
         Co::state(self)
-    }
-}
-
-impl<S: 'static> StateAccess for crate::driver::Task<'_, S> {
-    type State = S;
-
-    #[inline]
-    fn state(&mut self) -> &mut S {
-        crate::driver::Task::state(self)
-    }
-}
-
-impl<S: 'static> StateAccess for crate::driver::Driver<S> {
-    type State = S;
-
-    #[inline]
-    fn state(&mut self) -> &mut S {
-        crate::driver::Driver::state(self)
     }
 }

@@ -9,6 +9,8 @@
 use std::fmt;
 use std::io;
 
+use crate::options::MAX_STACK_SIZE;
+
 /// Identifies a coroutine inside its stage: a slot index and the slot's
 /// generation. Shown as `#index.generation`, e.g. `#3.0`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -62,7 +64,7 @@ pub enum ErrorKind {
     Stale,
     /// The handle was made by another stage.
     ForeignStage,
-    /// A stack size of zero or more than [`MAX_STACK_SIZE`](crate::MAX_STACK_SIZE).
+    /// A stack size of zero or more than [`MAX_STACK_SIZE`].
     InvalidStackSize,
     /// The stage's own budget of live coroutines
     /// ([`StageBuilder::max_coroutines`](crate::StageBuilder::max_coroutines))
@@ -213,7 +215,7 @@ impl fmt::Display for Error {
                 "invalid coroutine stack size of {requested} bytes: it must be at least 1 \
                  and at most {} bytes (1 GiB); the size is rounded up to whole pages \
                  and a guard page is added",
-                crate::MAX_STACK_SIZE
+                MAX_STACK_SIZE
             ),
             Detail::Budget { limit } => write!(
                 f,

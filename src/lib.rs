@@ -36,11 +36,10 @@ pub use frunk::indices::{Here, There};
 #[doc(no_inline)]
 pub use frunk::{HList, hlist_pat};
 pub use handle::Handle;
-pub use options::SpawnOptions;
+pub use options::{DEFAULT_STACK_SIZE, MAX_STACK_SIZE, SpawnOptions};
 pub use parts::{
     CoroutineShareable, FieldTypes, HasField, HasFields, HasPart, HasParts, PartAccess,
 };
-pub use raw::{DEFAULT_STACK_SIZE, MAX_STACK_SIZE};
 pub use resumed::Resumed;
 pub use stage::{Stage, StageBuilder};
 pub use stats::{StackUsage, Stats};

@@ -1,6 +1,15 @@
-//! [`SpawnOptions`]: per-coroutine settings.
+//! [`SpawnOptions`]: per-coroutine settings, and the stack sizes they
+//! choose from.
 
-/// Per-coroutine settings for [`Stage::spawn_with`] and [`Co::spawn_with`].
+/// The largest stack size a coroutine may ask for: 1 GiB.
+pub const MAX_STACK_SIZE: usize = 1 << 30;
+
+/// The default stack size: 256 KiB of address space. Only the pages a
+/// coroutine touches take memory.
+pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+
+/// Per-coroutine settings for [`Stage::spawn_with`](crate::Stage::spawn_with) and
+/// [`Co::spawn_with`](crate::Co::spawn_with).
 ///
 /// ```
 /// use coshare::SpawnOptions;
@@ -27,7 +36,7 @@ impl SpawnOptions {
 
     /// The usable stack size in bytes, rounded up to whole pages; a guard
     /// page is added below it. Zero, or more than
-    /// [`MAX_STACK_SIZE`](crate::MAX_STACK_SIZE), makes the spawn fail with
+    /// [`MAX_STACK_SIZE`], makes the spawn fail with
     /// [`ErrorKind::InvalidStackSize`](crate::ErrorKind::InvalidStackSize).
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);

@@ -6,8 +6,8 @@ use crate::co::{Co, CoBody, spawned};
 use crate::effect::{Eff, Yields};
 use crate::error::{Error, ResumeError, SpawnError};
 use crate::handle::Handle;
-use crate::options::SpawnOptions;
-use crate::raw::{self, CoreConfig, DEFAULT_STACK_SIZE, Owner};
+use crate::options::{DEFAULT_STACK_SIZE, SpawnOptions};
+use crate::raw::{self, CoreConfig, Owner};
 use crate::resumed::Resumed;
 use crate::stats::{StackUsage, Stats};
 

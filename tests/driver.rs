@@ -48,7 +48,7 @@ fn timers_fire_by_deadline_then_creation_order() {
 fn a_virtual_run_is_deterministic() {
     fn scenario() -> Log {
         let mut d = virtual_driver();
-        let (tx, mut rx) = d.channel::<u32>(2);
+        let (tx, mut rx) = d.handle().channel::<u32>(2);
         for i in 0..5u32 {
             let tx = tx.clone();
             d.spawn(move |t: &mut Task<Log>| -> Eff<Yields, ()> {
@@ -83,7 +83,7 @@ fn a_virtual_run_is_deterministic() {
 #[test]
 fn a_full_channel_suspends_the_sender_until_there_is_room() {
     let mut d = virtual_driver();
-    let (tx, mut rx) = d.channel::<u32>(2);
+    let (tx, mut rx) = d.handle().channel::<u32>(2);
     d.spawn_with(
         &SpawnOptions::new().name("producer"),
         move |t: &mut Task<Log>| -> Eff<Yields, ()> {
@@ -128,8 +128,8 @@ fn a_full_channel_suspends_the_sender_until_there_is_room() {
 #[test]
 fn the_main_stack_talks_to_tasks_through_channels() {
     let mut d = virtual_driver();
-    let (to_task, mut task_rx) = d.channel::<String>(4);
-    let (task_tx, mut from_task) = d.channel::<String>(4);
+    let (to_task, mut task_rx) = d.handle().channel::<String>(4);
+    let (task_tx, mut from_task) = d.handle().channel::<String>(4);
     d.spawn(move |t: &mut Task<Log>| -> Eff<Yields, ()> {
         while let Ok(line) = t.recv(&mut task_rx)? {
             t.send(&task_tx, line.to_uppercase())?.unwrap();
@@ -150,8 +150,8 @@ fn the_main_stack_talks_to_tasks_through_channels() {
 
 #[test]
 fn try_send_reports_full_and_closed_and_gives_the_message_back() {
-    let mut d = virtual_driver();
-    let (tx, rx) = d.channel::<&str>(1);
+    let d = virtual_driver();
+    let (tx, rx) = d.handle().channel::<&str>(1);
     tx.try_send("a").unwrap();
     match tx.try_send("b") {
         Err(TrySendError::Full(msg)) => assert_eq!(msg, "b"),
@@ -167,8 +167,8 @@ fn try_send_reports_full_and_closed_and_gives_the_message_back() {
 #[test]
 fn send_and_recv_report_the_other_side_gone() {
     let mut d = virtual_driver();
-    let (tx, rx) = d.channel::<u32>(1);
-    let (tx2, mut rx2) = d.channel::<u32>(1);
+    let (tx, rx) = d.handle().channel::<u32>(1);
+    let (tx2, mut rx2) = d.handle().channel::<u32>(1);
     drop(rx);
     drop(tx2);
     let h = d
@@ -186,7 +186,7 @@ fn send_and_recv_report_the_other_side_gone() {
 #[test]
 fn a_waiting_receiver_is_woken_when_the_last_sender_goes() {
     let mut d = virtual_driver();
-    let (tx, mut rx) = d.channel::<u32>(1);
+    let (tx, mut rx) = d.handle().channel::<u32>(1);
     let h = d
         .spawn(move |t: &mut Task<Log>| -> Eff<Yields, bool> { Ok(t.recv(&mut rx)?.is_err()) })
         .unwrap();
@@ -257,7 +257,7 @@ fn a_panic_payload_reaches_the_joiner_intact() {
 #[test]
 fn notify_one_wakes_one_or_stores_a_permit() {
     let mut d = virtual_driver();
-    let notify = d.notify();
+    let notify = d.handle().notify();
     for name in ["first", "second"] {
         let n = notify.clone();
         d.spawn(move |t: &mut Task<Log>| -> Eff<Yields, ()> {
@@ -287,7 +287,7 @@ fn notify_one_wakes_one_or_stores_a_permit() {
 #[test]
 fn notify_waiters_wakes_everyone_waiting_and_stores_nothing() {
     let mut d = virtual_driver();
-    let notify = d.notify();
+    let notify = d.handle().notify();
     for i in 0..3 {
         let n = notify.clone();
         d.spawn(move |t: &mut Task<Log>| -> Eff<Yields, ()> {
@@ -315,7 +315,7 @@ fn notify_waiters_wakes_everyone_waiting_and_stores_nothing() {
 #[test]
 fn a_notification_handed_to_a_cancelled_task_is_passed_on() {
     let mut d = virtual_driver();
-    let notify = d.notify();
+    let notify = d.handle().notify();
     let n1 = notify.clone();
     let first = d
         .spawn(move |t: &mut Task<Log>| -> Eff<Yields, ()> { t.notified(&n1) })
@@ -334,7 +334,7 @@ fn a_notification_handed_to_a_cancelled_task_is_passed_on() {
 #[test]
 fn an_event_is_a_latch() {
     let mut d = virtual_driver();
-    let ev = d.event();
+    let ev = d.handle().event();
     let e = ev.clone();
     let waiter = d
         .spawn(move |t: &mut Task<Log>| -> Eff<Yields, ()> { t.wait_event(&e) })
@@ -355,8 +355,8 @@ fn an_event_is_a_latch() {
 #[test]
 fn select_reports_which_source_fired() {
     let mut d = virtual_driver();
-    let (tx, mut rx) = d.channel::<&'static str>(4);
-    let shutdown = d.event();
+    let (tx, mut rx) = d.handle().channel::<&'static str>(4);
+    let shutdown = d.handle().event();
     let sd = shutdown.clone();
     let h = d
         .spawn(move |t: &mut Task<Log>| -> Eff<Yields, Vec<String>> {
@@ -390,9 +390,9 @@ fn select_reports_which_source_fired() {
 #[test]
 fn select_leaves_the_sources_that_did_not_fire_untouched() {
     let mut d = virtual_driver();
-    let (tx_a, mut rx_a) = d.channel::<u32>(4);
-    let (tx_b, mut rx_b) = d.channel::<u32>(4);
-    let notify = d.notify();
+    let (tx_a, mut rx_a) = d.handle().channel::<u32>(4);
+    let (tx_b, mut rx_b) = d.handle().channel::<u32>(4);
+    let notify = d.handle().notify();
     tx_a.try_send(1).unwrap();
     tx_b.try_send(2).unwrap();
     notify.notify_one(); // a stored permit
@@ -422,8 +422,8 @@ fn select_leaves_the_sources_that_did_not_fire_untouched() {
 #[test]
 fn cancelling_a_waiting_task_removes_its_registrations() {
     let mut d = virtual_driver();
-    let (tx, mut rx) = d.channel::<u32>(1);
-    let notify = d.notify();
+    let (tx, mut rx) = d.handle().channel::<u32>(1);
+    let notify = d.handle().notify();
     let n = notify.clone();
     let h = d
         .spawn(move |t: &mut Task<Log>| -> Eff<Yields, ()> {
@@ -462,7 +462,7 @@ fn cancelling_a_waiting_task_removes_its_registrations() {
 #[test]
 fn a_cancelled_sender_passes_the_room_on_and_no_message_is_lost() {
     let mut d = virtual_driver();
-    let (tx, mut rx) = d.channel::<&'static str>(1);
+    let (tx, mut rx) = d.handle().channel::<&'static str>(1);
     tx.try_send("first").unwrap();
     let t1 = tx.clone();
     let s1 = d
@@ -490,8 +490,8 @@ fn a_cancelled_sender_passes_the_room_on_and_no_message_is_lost() {
 #[test]
 fn a_deadlock_is_reported_with_names_and_waits() {
     let mut d = virtual_driver();
-    let (tx_a, mut rx_a) = d.channel::<u32>(1);
-    let (tx_b, mut rx_b) = d.channel::<u32>(1);
+    let (tx_a, mut rx_a) = d.handle().channel::<u32>(1);
+    let (tx_b, mut rx_b) = d.handle().channel::<u32>(1);
     d.spawn_with(
         &SpawnOptions::new().name("alice"),
         move |t: &mut Task<Log>| -> Eff<Yields, ()> {
@@ -564,7 +564,7 @@ fn the_task_list_shows_what_each_task_waits_on() {
 fn intervals_tick_without_drift_and_catch_up_in_a_burst() {
     let mut d = virtual_driver();
     d.spawn(|t: &mut Task<Log>| -> Eff<Yields, ()> {
-        let mut every = t.interval(ms(10));
+        let mut every = t.handle().interval(ms(10));
         for i in 0..5 {
             let due = t.tick(&mut every)?;
             let now = t.now();
@@ -650,8 +650,8 @@ fn yield_now_lets_the_others_run() {
 #[test]
 fn wake_ups_reach_only_the_wait_they_were_meant_for() {
     let mut d = virtual_driver();
-    let (tx, mut rx) = d.channel::<u32>(1);
-    let notify = d.notify();
+    let (tx, mut rx) = d.handle().channel::<u32>(1);
+    let notify = d.handle().notify();
     let old = d
         .spawn(move |t: &mut Task<Log>| -> Eff<Yields, ()> {
             let _ = t.recv(&mut rx)?;
@@ -724,12 +724,12 @@ fn a_panicking_task_does_not_stop_the_others() {
     assert_eq!(d.block_on(steady).unwrap().unwrap(), 5);
 }
 
-/// A bare `Co::suspend` acts as `yield_now` even right after the task
-/// cancelled another one that tried to wait again during its cleanup.
+/// A task that cancelled another one, which tried to wait again during its
+/// cleanup, goes on as usual: its next yield is an ordinary one.
 #[test]
-fn a_bare_suspend_after_cancelling_a_task_that_waits_again_is_a_yield() {
+fn yielding_after_cancelling_a_task_that_waits_again_is_an_ordinary_yield() {
     let mut d = virtual_driver();
-    let (_tx, mut rx) = d.channel::<u32>(1);
+    let (_tx, mut rx) = d.handle().channel::<u32>(1);
     let victim = d
         .spawn(move |t: &mut Task<Log>| -> Eff<Yields, ()> {
             let interrupted = t.recv(&mut rx).is_err();
@@ -742,7 +742,7 @@ fn a_bare_suspend_after_cancelling_a_task_that_waits_again_is_a_yield() {
     d.run_until_idle();
     d.spawn(move |t: &mut Task<Log>| -> Eff<Yields, ()> {
         t.cancel(&victim)?.unwrap();
-        t.co().suspend(())?;
+        t.yield_now()?;
         t.state().push("canceller resumed".into());
         Ok(())
     })
@@ -758,7 +758,7 @@ fn a_bare_suspend_after_cancelling_a_task_that_waits_again_is_a_yield() {
 #[test]
 fn a_woken_task_is_listed_as_ready() {
     let mut d = virtual_driver();
-    let (tx, mut rx) = d.channel::<u32>(1);
+    let (tx, mut rx) = d.handle().channel::<u32>(1);
     d.spawn(move |t: &mut Task<Log>| -> Eff<Yields, ()> {
         t.recv(&mut rx)?.unwrap();
         t.sleep(ms(10))
@@ -841,14 +841,14 @@ fn objects_in_the_state_never_switch_stacks() {
         event: coshare::driver::Event,
     }
     let mut rx_slot = None;
-    let mut d = DriverBuilder::new().virtual_clock().build_with(|setup| {
-        let (tx, rx) = setup.channel(4);
+    let mut d = DriverBuilder::new().virtual_clock().build_with(|handle| {
+        let (tx, rx) = handle.channel(4);
         rx_slot = Some(rx);
         Plant {
             log: Vec::new(),
             tx: Some(tx),
-            notify: setup.notify(),
-            event: setup.event(),
+            notify: handle.notify(),
+            event: handle.event(),
         }
     });
     let mut rx = rx_slot.unwrap();

@@ -55,8 +55,8 @@ fn forgetting_a_stage_leaks_its_coroutines_and_nothing_else_breaks() {
 #[test]
 fn forgetting_handles_and_driver_objects_only_leaks() {
     let mut d = DriverBuilder::new().virtual_clock().build(0u32);
-    let (tx, mut rx) = d.channel::<u32>(1);
-    let notify = d.notify();
+    let (tx, mut rx) = d.handle().channel::<u32>(1);
+    let notify = d.handle().notify();
     let h = d
         .spawn(move |t: &mut Task<u32>| -> Eff<Yields, u32> {
             let v = t.recv(&mut rx)?.unwrap();

@@ -17,7 +17,7 @@ fn loopback() -> SocketAddr {
 #[test]
 fn echo_between_two_tasks() {
     let mut d = Driver::new(Vec::<String>::new());
-    let mut listener = d.tcp_listen(loopback()).unwrap();
+    let mut listener = d.handle().tcp_listen(loopback()).unwrap();
     let addr = listener.local_addr().unwrap();
     d.spawn(move |t: &mut Task<Vec<String>>| -> Eff<Yields, ()> {
         let (mut conn, _) = t.accept(&mut listener)?.unwrap();
@@ -59,7 +59,7 @@ fn echo_between_two_tasks() {
 #[test]
 fn a_read_can_time_out_and_the_connection_stays_usable() {
     let mut d = Driver::new(());
-    let mut listener = d.tcp_listen(loopback()).unwrap();
+    let mut listener = d.handle().tcp_listen(loopback()).unwrap();
     let addr = listener.local_addr().unwrap();
     let server = d
         .spawn(move |t: &mut Task<()>| -> Eff<Yields, (bool, String)> {
@@ -99,7 +99,7 @@ fn a_read_can_time_out_and_the_connection_stays_usable() {
 #[test]
 fn a_reset_peer_is_an_error_and_the_server_keeps_serving() {
     let mut d = Driver::new(Vec::<String>::new());
-    let mut listener = d.tcp_listen(loopback()).unwrap();
+    let mut listener = d.handle().tcp_listen(loopback()).unwrap();
     let addr = listener.local_addr().unwrap();
     d.spawn(move |t: &mut Task<Vec<String>>| -> Eff<Yields, ()> {
         for _ in 0..2 {

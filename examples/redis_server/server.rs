@@ -84,10 +84,10 @@ impl RedisServer {
             db: Db::new(config),
             shutdown: false,
         });
-        let listener = driver.tcp_listen(options.addr)?;
+        let listener = driver.handle().tcp_listen(options.addr)?;
         let addr = listener.local_addr()?;
         driver.state().db.config.port = addr.port();
-        let reaper_wakeup = driver.notify();
+        let reaper_wakeup = driver.handle().notify();
         let wakeup = reaper_wakeup.clone();
         let limits = options.limits;
         driver

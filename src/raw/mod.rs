@@ -131,7 +131,6 @@ pub(crate) use link::Link;
 pub(crate) use owner::{CoreConfig, Owner};
 pub(crate) use spawn::Body;
 pub(crate) use stack::round_stack_size;
-pub use stack::{DEFAULT_STACK_SIZE, MAX_STACK_SIZE};
 
 #[cfg(doc)]
 use self::{handle::StageId, stage_core::Core};

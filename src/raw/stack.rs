@@ -38,13 +38,7 @@ use corosensei::stack::{DefaultStack, Stack, StackPointer};
 
 use super::overflow;
 use crate::error::{CoroutineId, Detail, Error, ErrorKind};
-
-/// The largest stack size a coroutine may ask for: 1 GiB.
-pub const MAX_STACK_SIZE: usize = 1 << 30;
-
-/// The default stack size: 256 KiB of address space. Only the pages a
-/// coroutine touches take memory.
-pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+use crate::options::MAX_STACK_SIZE;
 
 /// How many memory maps the stack budget leaves to the rest of the process
 /// (allocator arenas, thread stacks, libraries).

@@ -1,20 +1,36 @@
-//! Channels, notify and event objects for driver tasks.
+//! Bounded channels: [`Sender`], [`Receiver`], and the sources that wait
+//! on them, [`Recv`] and [`SendWait`].
 //!
-//! All of them can be kept anywhere, the shared state included. None of
-//! their methods switches stacks: sending, notifying and dropping only mark
-//! waiting tasks as ready, and the driver resumes them later. Waiting is
-//! done through a [`Task`](super::Task), whose methods take `&mut self`.
+//! Both ends can be kept anywhere, the shared state included. None of
+//! their methods switches stacks: sending, receiving and dropping only mark
+//! waiting tasks as ready, and the driver resumes them later.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::rc::Rc;
 
-use super::reactor::{Shared, WaitOn, Waiter};
-use super::select::SourceImpl;
+use crate::driver::handle::DriverHandle;
+use crate::driver::reactor::{Shared, Waiter};
+use crate::driver::report::WaitOn;
+use crate::driver::source::{Context, Source};
 
-/// Creates a bounded channel. See [`Driver::channel`](super::Driver::channel).
-pub(crate) fn channel<T>(shared: &Rc<Shared>, capacity: usize) -> (Sender<T>, Receiver<T>) {
+impl DriverHandle {
+    /// A new bounded channel holding at most `capacity` messages. Its ends
+    /// may be kept anywhere, the shared state included;
+    /// [`Sender::try_send`] and [`Receiver::try_recv`] work from any code,
+    /// and tasks wait with [`Task::send`](crate::driver::Task::send) and
+    /// [`Task::recv`](crate::driver::Task::recv).
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is zero.
+    pub fn channel<T>(&self, capacity: usize) -> (Sender<T>, Receiver<T>) {
+        channel(self.shared(), capacity)
+    }
+}
+
+fn channel<T>(shared: &Rc<Shared>, capacity: usize) -> (Sender<T>, Receiver<T>) {
     assert!(
         capacity > 0,
         "a channel needs a capacity of at least 1 (a full channel makes senders wait)"
@@ -92,7 +108,7 @@ impl<T> Chan<T> {
 /// channel closes for the receiver when the last sender is dropped.
 ///
 /// From any code, [`try_send`](Sender::try_send) never waits; from a task,
-/// [`Task::send`](super::Task::send) waits while the channel is full.
+/// [`Task::send`](crate::driver::Task::send) waits while the channel is full.
 pub struct Sender<T> {
     chan: Rc<Chan<T>>,
 }
@@ -239,30 +255,17 @@ impl<T> Sender<T> {
     }
 
     /// Registers a task that waits for room.
-    pub(crate) fn register_sender(&self, waiter: Waiter) {
+    fn register_sender(&self, waiter: Waiter) {
         self.chan.state.borrow_mut().send_waiters.push_back(waiter);
     }
 
     /// Removes a waiting sender's registration. Returns `false` if it had
     /// already been taken off the queue by a wake-up.
-    pub(crate) fn unregister_sender(&self, waiter: Waiter) -> bool {
+    fn unregister_sender(&self, waiter: Waiter) -> bool {
         let mut st = self.chan.state.borrow_mut();
         let before = st.send_waiters.len();
         st.send_waiters.retain(|w| *w != waiter);
         st.send_waiters.len() != before
-    }
-
-    /// A sender that was woken for room gives up (it was cancelled): pass
-    /// the wake-up on so the room is not lost.
-    pub(crate) fn pass_on(&self) {
-        self.chan.wake_one_sender();
-    }
-
-    pub(crate) fn wait_description(&self) -> WaitOn {
-        WaitOn::Send {
-            channel: self.chan.id,
-            capacity: self.chan.capacity,
-        }
     }
 }
 
@@ -369,17 +372,17 @@ impl<T> fmt::Debug for Receiver<T> {
 }
 
 /// Waits for a message on a receiver: the source behind
-/// [`Task::recv`](super::Task::recv), usable in
-/// [`Task::select`](super::Task::select) through [`recv`](super::wait::recv).
+/// [`Task::recv`](crate::driver::Task::recv), made by
+/// [`wait::recv`](crate::driver::wait::recv).
 pub struct Recv<'a, T> {
     pub(crate) rx: &'a mut Receiver<T>,
 }
 
-impl<T> SourceImpl for Recv<'_, T> {
+impl<T> Source for Recv<'_, T> {
     type Output = Result<T, RecvError>;
 
     #[inline]
-    fn poll(&mut self, _shared: &Shared) -> Option<Result<T, RecvError>> {
+    fn poll(&mut self, _cx: &mut Context<'_>) -> Option<Result<T, RecvError>> {
         match self.rx.try_recv() {
             Ok(msg) => Some(Ok(msg)),
             Err(TryRecvError::Closed) => Some(Err(RecvError)),
@@ -388,12 +391,12 @@ impl<T> SourceImpl for Recv<'_, T> {
     }
 
     #[inline]
-    fn register(&mut self, _shared: &Shared, waiter: Waiter) {
+    fn register(&mut self, _cx: &mut Context<'_>, waiter: Waiter) {
         self.rx.chan.recv_waiter.set(Some(waiter));
     }
 
     #[inline]
-    fn unregister(&mut self, _shared: &Shared) {
+    fn unregister(&mut self, _cx: &mut Context<'_>) {
         self.rx.chan.recv_waiter.set(None);
     }
 
@@ -405,255 +408,100 @@ impl<T> SourceImpl for Recv<'_, T> {
     }
 }
 
-struct NotifyState {
-    permit: bool,
-    waiters: VecDeque<Waiter>,
-    /// Waiters that were handed a notification and have not consumed it yet.
-    notified: Vec<Waiter>,
-}
-
-/// Wakes waiting tasks on demand: the primitive for external callbacks.
+/// Sends a message, waiting while the channel is full: the source behind
+/// [`Task::send`](crate::driver::Task::send), made by
+/// [`wait::send`](crate::driver::wait::send).
 ///
-/// [`notify_one`](Notify::notify_one) wakes the longest-waiting task, or,
-/// if none waits, stores one permit that the next wait consumes at once.
-/// [`notify_waiters`](Notify::notify_waiters) wakes every task waiting now
-/// and stores nothing. A notification handed to a task that is cancelled
-/// before it runs is passed on to the next waiter, so none is lost.
+/// It holds the message until the send happens. Its output is `Ok(())`
+/// once the message is in the channel, or `Err(SendError(msg))` with the
+/// message if the receiver is gone. In a `select` that another source wins,
+/// the message stays in the source: pass the source by `&mut` and take it
+/// back with [`into_message`](SendWait::into_message). A source dropped
+/// with its message drops the message.
 ///
-/// Cloning gives another handle to the same object.
-#[derive(Clone)]
-pub struct Notify {
-    inner: Rc<NotifyInner>,
+/// ```
+/// use std::time::Duration;
+///
+/// use coshare::driver::{wait, DriverBuilder, Task};
+/// use coshare::{Eff, Yields};
+/// use frunk::{hlist, Coproduct};
+///
+/// let mut driver = DriverBuilder::new().virtual_clock().build(());
+/// let (tx, rx) = driver.handle().channel::<String>(1);
+/// tx.try_send("first".to_owned()).unwrap(); // the channel is full
+/// let h = driver
+///     .spawn(move |t: &mut Task<()>| -> Eff<Yields, Option<String>> {
+///         let mut send = wait::send(&tx, "second".to_owned());
+///         match t.select(hlist![&mut send, wait::sleep(Duration::from_secs(1))])? {
+///             Coproduct::Inl(sent) => sent.map_err(|e| e.0).unwrap(),
+///             Coproduct::Inr(_timeout) => {}
+///         }
+///         Ok(send.into_message())
+///     })
+///     .unwrap();
+/// let unsent = driver.block_on(h).unwrap().unwrap();
+/// assert_eq!(unsent.as_deref(), Some("second")); // given back, not lost
+/// assert_eq!(rx.len(), 1);
+/// ```
+#[must_use = "a source does nothing until a task waits on it"]
+pub struct SendWait<'a, T> {
+    pub(crate) tx: &'a Sender<T>,
+    pub(crate) msg: Option<T>,
+    /// The registration of the current park.
+    pub(crate) waiter: Option<Waiter>,
+    /// A wake-up took this sender off the queue (it was handed room) and
+    /// the room has not been used yet.
+    pub(crate) handed: bool,
 }
 
-struct NotifyInner {
-    id: u64,
-    shared: Rc<Shared>,
-    state: RefCell<NotifyState>,
-}
-
-impl Notify {
-    pub(crate) fn new(shared: &Rc<Shared>) -> Notify {
-        let id = shared.reactor.borrow_mut().object_id();
-        Notify {
-            inner: Rc::new(NotifyInner {
-                id,
-                shared: Rc::clone(shared),
-                state: RefCell::new(NotifyState {
-                    permit: false,
-                    waiters: VecDeque::new(),
-                    notified: Vec::new(),
-                }),
-            }),
-        }
+impl<T> SendWait<'_, T> {
+    /// The message, if it has not been sent.
+    pub fn into_message(self) -> Option<T> {
+        self.msg
     }
+}
 
-    /// Wakes the longest-waiting task, or stores a permit if none waits.
-    pub fn notify_one(&self) {
-        loop {
-            let next = self.inner.state.borrow_mut().waiters.pop_front();
-            match next {
-                Some(waiter) => {
-                    if self.inner.shared.wake(waiter) {
-                        self.inner.state.borrow_mut().notified.push(waiter);
-                        return;
-                    }
-                }
-                None => {
-                    self.inner.state.borrow_mut().permit = true;
-                    return;
-                }
+impl<T> Source for SendWait<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    #[inline(always)]
+    fn poll(&mut self, _cx: &mut Context<'_>) -> Option<Self::Output> {
+        // A source that already sent has nothing more to do.
+        let msg = self.msg.take()?;
+        match self.tx.try_send(msg) {
+            Ok(()) => Some(Ok(())),
+            Err(TrySendError::Closed(back)) => Some(Err(SendError(back))),
+            Err(TrySendError::Full(back)) => {
+                self.msg = Some(back);
+                None
             }
         }
     }
 
-    /// Wakes every task waiting now. Stores no permit.
-    pub fn notify_waiters(&self) {
-        let waiters = std::mem::take(&mut self.inner.state.borrow_mut().waiters);
-        for waiter in waiters {
-            if self.inner.shared.wake(waiter) {
-                self.inner.state.borrow_mut().notified.push(waiter);
-            }
+    fn register(&mut self, _cx: &mut Context<'_>, waiter: Waiter) {
+        self.tx.register_sender(waiter);
+        self.waiter = Some(waiter);
+        self.handed = false;
+    }
+
+    fn unregister(&mut self, _cx: &mut Context<'_>) {
+        if let Some(waiter) = self.waiter.take() {
+            // Not on the queue any more: a wake-up took it off, for room.
+            self.handed = !self.tx.unregister_sender(waiter);
         }
     }
 
-    /// The object's id, as shown in [`WaitOn`].
-    pub fn id(&self) -> u64 {
-        self.inner.id
-    }
-}
-
-impl fmt::Debug for Notify {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let st = self.inner.state.borrow();
-        f.debug_struct("Notify")
-            .field("id", &self.inner.id)
-            .field("permit", &st.permit)
-            .field("waiting", &st.waiters.len())
-            .finish()
-    }
-}
-
-/// Waits for a [`Notify`]: the source behind
-/// [`Task::notified`](super::Task::notified).
-pub struct Notified<'a> {
-    pub(crate) notify: &'a Notify,
-    pub(crate) last: Option<Waiter>,
-}
-
-impl SourceImpl for Notified<'_> {
-    type Output = ();
-
-    fn poll(&mut self, _shared: &Shared) -> Option<()> {
-        let mut st = self.notify.inner.state.borrow_mut();
-        if let Some(last) = self.last {
-            if let Some(at) = st.notified.iter().position(|w| *w == last) {
-                st.notified.swap_remove(at);
-                self.last = None;
-                return Some(());
-            }
-        }
-        if st.permit {
-            st.permit = false;
-            return Some(());
-        }
-        None
-    }
-
-    fn register(&mut self, _shared: &Shared, waiter: Waiter) {
-        self.last = Some(waiter);
-        self.notify
-            .inner
-            .state
-            .borrow_mut()
-            .waiters
-            .push_back(waiter);
-    }
-
-    fn unregister(&mut self, _shared: &Shared) {
-        if let Some(last) = self.last {
-            self.notify
-                .inner
-                .state
-                .borrow_mut()
-                .waiters
-                .retain(|w| *w != last);
-        }
-    }
-
-    fn abandon(&mut self, _shared: &Shared) {
-        let handed = {
-            let mut st = self.notify.inner.state.borrow_mut();
-            match self
-                .last
-                .and_then(|last| st.notified.iter().position(|w| *w == last))
-            {
-                Some(at) => {
-                    st.notified.swap_remove(at);
-                    true
-                }
-                None => false,
-            }
-        };
-        self.last = None;
-        if handed {
-            self.notify.notify_one();
+    fn abandon(&mut self, _cx: &mut Context<'_>) {
+        if std::mem::take(&mut self.handed) {
+            // The room this sender was woken for goes to the next one.
+            self.tx.chan.wake_one_sender();
         }
     }
 
     fn wait_on(&self) -> WaitOn {
-        WaitOn::Notify {
-            id: self.notify.inner.id,
-        }
-    }
-}
-
-/// A latch: once [`set`](Event::set), every wait on it returns at once, and
-/// every task that was waiting is woken. For shutdown signals and "ready"
-/// flags. Cloning gives another handle to the same event.
-#[derive(Clone)]
-pub struct Event {
-    inner: Rc<EventInner>,
-}
-
-struct EventInner {
-    id: u64,
-    shared: Rc<Shared>,
-    state: RefCell<(bool, Vec<Waiter>)>,
-}
-
-impl Event {
-    pub(crate) fn new(shared: &Rc<Shared>) -> Event {
-        let id = shared.reactor.borrow_mut().object_id();
-        Event {
-            inner: Rc::new(EventInner {
-                id,
-                shared: Rc::clone(shared),
-                state: RefCell::new((false, Vec::new())),
-            }),
-        }
-    }
-
-    /// Sets the event and wakes every task waiting on it.
-    pub fn set(&self) {
-        let waiters = {
-            let mut st = self.inner.state.borrow_mut();
-            st.0 = true;
-            std::mem::take(&mut st.1)
-        };
-        for waiter in waiters {
-            self.inner.shared.wake(waiter);
-        }
-    }
-
-    /// Whether the event is set.
-    pub fn is_set(&self) -> bool {
-        self.inner.state.borrow().0
-    }
-
-    /// The object's id, as shown in [`WaitOn`].
-    pub fn id(&self) -> u64 {
-        self.inner.id
-    }
-}
-
-impl fmt::Debug for Event {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Event")
-            .field("id", &self.inner.id)
-            .field("set", &self.is_set())
-            .finish()
-    }
-}
-
-/// Waits for an [`Event`] to be set: the source behind
-/// [`Task::wait_event`](super::Task::wait_event).
-pub struct EventWait<'a> {
-    pub(crate) event: &'a Event,
-    pub(crate) last: Option<Waiter>,
-}
-
-impl SourceImpl for EventWait<'_> {
-    type Output = ();
-
-    fn poll(&mut self, _shared: &Shared) -> Option<()> {
-        self.event.is_set().then_some(())
-    }
-
-    fn register(&mut self, _shared: &Shared, waiter: Waiter) {
-        self.last = Some(waiter);
-        self.event.inner.state.borrow_mut().1.push(waiter);
-    }
-
-    fn unregister(&mut self, _shared: &Shared) {
-        if let Some(last) = self.last.take() {
-            self.event.inner.state.borrow_mut().1.retain(|w| *w != last);
-        }
-    }
-
-    fn wait_on(&self) -> WaitOn {
-        WaitOn::Event {
-            id: self.event.inner.id,
+        WaitOn::Send {
+            channel: self.tx.chan.id,
+            capacity: self.tx.chan.capacity,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Non-blocking TCP for driver tasks, through `mio` (feature `io`).
+//! Non-blocking TCP sockets registered with a driver, and the sources that
+//! wait on them.
 //!
 //! Sockets are registered with the driver's `mio::Poll` when they are
 //! created. A task that reads, writes, accepts or connects first tries the
@@ -7,13 +8,13 @@
 //! events at the start of every round (without blocking) and, when nothing
 //! is ready, blocks in the poll until the next timer is due.
 //!
-//! Readiness is edge-triggered: each socket keeps a flag per direction that
-//! an event sets and an attempt clears *before* it runs, so an event that
-//! arrives between an attempt and the wait is never lost.
+//! Readiness is edge-triggered; the poller (in the reactor) keeps a flag
+//! per direction that an event sets and an attempt clears *before* it runs,
+//! so an event that arrives between an attempt and the wait is never lost.
 //!
-//! Every operation is also a [`Source`](super::Source) (see
-//! [`wait::read`](super::wait::read) and friends), so a timeout on any of
-//! them is a [`Task::select`](super::Task::select) with a sleep.
+//! Every operation is also a [`Source`](crate::driver::Source) (see
+//! [`wait::read`](crate::driver::wait::read) and friends), so a timeout on any of
+//! them is a [`Task::select`](crate::driver::Task::select) with a sleep.
 //!
 //! A peer that closed its side shows as a read of `Ok(0)`; a reset peer or a
 //! write to a closed connection as an `io::Error` (`ConnectionReset`,
@@ -23,104 +24,14 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::Duration;
 
-use mio::{Events, Interest, Poll, Token};
-use slab::Slab;
+use crate::driver::handle::DriverHandle;
+use crate::driver::reactor::poller::{Direction, IoEntry, Poller};
+use crate::driver::reactor::{Shared, Waiter};
+use crate::driver::report::WaitOn;
+use crate::driver::source::{Context, Source};
 
-use super::reactor::{Reactor, Shared, WaitOn, Waiter};
-use super::select::SourceImpl;
-
-/// Per-socket readiness and waiters.
-#[derive(Default)]
-struct IoEntry {
-    readable: bool,
-    writable: bool,
-    /// The last read returned less than it asked for: the socket was read
-    /// dry, and no readable event has arrived since. Reading again before
-    /// one arrives would only get `EAGAIN`.
-    drained: bool,
-    read_waiter: Option<Waiter>,
-    write_waiter: Option<Waiter>,
-}
-
-/// The driver's poller and registered sockets.
-pub(crate) struct IoDriver {
-    poll: Poll,
-    events: Events,
-    entries: Slab<IoEntry>,
-}
-
-impl IoDriver {
-    fn new() -> io::Result<IoDriver> {
-        Ok(IoDriver {
-            poll: Poll::new()?,
-            events: Events::with_capacity(1024),
-            entries: Slab::new(),
-        })
-    }
-}
-
-impl Reactor {
-    fn io(&mut self) -> io::Result<&mut IoDriver> {
-        if self.io.is_none() {
-            self.io = Some(Box::new(IoDriver::new()?));
-        }
-        Ok(self.io.as_mut().expect("created above"))
-    }
-
-    /// Whether any socket is registered.
-    pub(crate) fn has_sockets(&self) -> bool {
-        self.io.as_ref().is_some_and(|io| !io.entries.is_empty())
-    }
-
-    /// Polls for I/O events, waiting at most `timeout` (`None`: until one
-    /// arrives), and wakes the tasks waiting on ready sockets.
-    pub(crate) fn poll_io(&mut self, timeout: Option<Duration>) {
-        let Some(io) = self.io.as_mut() else {
-            if let Some(timeout) = timeout {
-                std::thread::sleep(timeout);
-            }
-            return;
-        };
-        loop {
-            match io.poll.poll(&mut io.events, timeout) {
-                Ok(()) => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                // Polling itself failed (out of resources). Nothing sensible
-                // can be woken; return and let the run loop try again.
-                Err(_) => return,
-            }
-        }
-        let mut wake = Vec::new();
-        for event in io.events.iter() {
-            let Some(entry) = io.entries.get_mut(event.token().0) else {
-                continue;
-            };
-            let closed = event.is_read_closed() || event.is_write_closed() || event.is_error();
-            if event.is_readable() || closed {
-                entry.readable = true;
-                entry.drained = false;
-                wake.extend(entry.read_waiter.take());
-            }
-            if event.is_writable() || closed {
-                entry.writable = true;
-                wake.extend(entry.write_waiter.take());
-            }
-        }
-        for waiter in wake {
-            self.wake(waiter);
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Direction {
-    Read,
-    Write,
-}
-
-/// A socket's registration with the driver.
+/// A socket's registration with the driver's poller.
 struct Registration {
     shared: Rc<Shared>,
     token: usize,
@@ -129,15 +40,11 @@ struct Registration {
 impl Registration {
     fn new<S: mio::event::Source>(shared: &Rc<Shared>, source: &mut S) -> io::Result<Registration> {
         let mut reactor = shared.reactor.borrow_mut();
-        let io = reactor.io()?;
-        let entry = io.entries.vacant_entry();
-        let token = entry.key();
-        io.poll.registry().register(
-            source,
-            Token(token),
-            Interest::READABLE | Interest::WRITABLE,
-        )?;
-        entry.insert(IoEntry::default());
+        let poller = match &mut reactor.poller {
+            Some(poller) => poller,
+            none => none.insert(Box::new(Poller::new()?)),
+        };
+        let token = poller.register(source)?;
         Ok(Registration {
             shared: Rc::clone(shared),
             token,
@@ -146,31 +53,28 @@ impl Registration {
 
     fn deregister<S: mio::event::Source>(&self, source: &mut S) {
         let mut reactor = self.shared.reactor.borrow_mut();
-        if let Some(io) = reactor.io.as_mut() {
-            let _ = io.poll.registry().deregister(source);
-            if io.entries.contains(self.token) {
-                let entry = io.entries.remove(self.token);
-                let waiters = entry.read_waiter.into_iter().chain(entry.write_waiter);
-                for waiter in waiters.collect::<Vec<_>>() {
-                    reactor.wake(waiter);
-                }
-            }
+        let mut waiters = Vec::new();
+        if let Some(poller) = reactor.poller.as_mut() {
+            poller.deregister(self.token, source, |waiter| waiters.push(waiter));
         }
+        for waiter in waiters {
+            reactor.wake(waiter);
+        }
+    }
+
+    /// Runs `f` on the socket's readiness entry, if it is registered.
+    fn with_entry<T>(&self, f: impl FnOnce(&mut IoEntry) -> T) -> Option<T> {
+        let mut reactor = self.shared.reactor.borrow_mut();
+        reactor
+            .poller
+            .as_mut()
+            .and_then(|poller| poller.entry_mut(self.token))
+            .map(f)
     }
 
     /// Clears the readiness flag before an attempt.
     fn clear(&self, direction: Direction) {
-        let mut reactor = self.shared.reactor.borrow_mut();
-        if let Some(entry) = reactor
-            .io
-            .as_mut()
-            .and_then(|io| io.entries.get_mut(self.token))
-        {
-            match direction {
-                Direction::Read => entry.readable = false,
-                Direction::Write => entry.writable = false,
-            }
-        }
+        self.with_entry(|entry| entry.clear(direction));
     }
 
     /// After a `WouldBlock`: whether an event arrived since the flag was
@@ -178,67 +82,36 @@ impl Registration {
     fn ready_again(&self, direction: Direction) -> bool {
         let reactor = self.shared.reactor.borrow();
         reactor
-            .io
+            .poller
             .as_ref()
-            .and_then(|io| io.entries.get(self.token))
-            .is_some_and(|entry| match direction {
-                Direction::Read => entry.readable,
-                Direction::Write => entry.writable,
-            })
+            .and_then(|poller| poller.entry(self.token))
+            .is_some_and(|entry| entry.is_ready(direction))
     }
 
     /// Whether the socket was read dry and no readable event came since.
     fn drained(&self) -> bool {
         let reactor = self.shared.reactor.borrow();
         reactor
-            .io
+            .poller
             .as_ref()
-            .and_then(|io| io.entries.get(self.token))
-            .is_some_and(|entry| entry.drained && !entry.readable)
+            .and_then(|poller| poller.entry(self.token))
+            .is_some_and(IoEntry::is_drained)
     }
 
     fn set_drained(&self) {
-        let mut reactor = self.shared.reactor.borrow_mut();
-        if let Some(entry) = reactor
-            .io
-            .as_mut()
-            .and_then(|io| io.entries.get_mut(self.token))
-        {
-            entry.drained = true;
-        }
+        self.with_entry(IoEntry::set_drained);
     }
 
     fn register_waiter(&self, direction: Direction, waiter: Waiter) {
-        let mut reactor = self.shared.reactor.borrow_mut();
-        let mut added = false;
-        if let Some(entry) = reactor
-            .io
-            .as_mut()
-            .and_then(|io| io.entries.get_mut(self.token))
-        {
-            match direction {
-                Direction::Read => entry.read_waiter = Some(waiter),
-                Direction::Write => entry.write_waiter = Some(waiter),
-            }
-            added = true;
-        }
-        if added {
-            reactor.io_waits += 1;
+        let added = self.with_entry(|entry| entry.set_waiter(direction, Some(waiter)));
+        if added.is_some() {
+            self.shared.reactor.borrow_mut().io_waits += 1;
         }
     }
 
     fn unregister_waiter(&self, direction: Direction) {
+        self.with_entry(|entry| entry.set_waiter(direction, None));
         let mut reactor = self.shared.reactor.borrow_mut();
-        if let Some(entry) = reactor
-            .io
-            .as_mut()
-            .and_then(|io| io.entries.get_mut(self.token))
-        {
-            match direction {
-                Direction::Read => entry.read_waiter = None,
-                Direction::Write => entry.write_waiter = None,
-            }
-        }
         reactor.io_waits = reactor.io_waits.saturating_sub(1);
     }
 
@@ -257,14 +130,14 @@ impl Registration {
 /// socket is `self.$socket` and which waits in `$direction`.
 macro_rules! readiness_methods {
     ($socket:ident, $direction:expr) => {
-        fn register(&mut self, _shared: &Shared, waiter: Waiter) {
+        fn register(&mut self, _cx: &mut Context<'_>, waiter: Waiter) {
             self.$socket
                 .registration
                 .register_waiter($direction, waiter);
             self.waiting = true;
         }
 
-        fn unregister(&mut self, _shared: &Shared) {
+        fn unregister(&mut self, _cx: &mut Context<'_>) {
             if std::mem::take(&mut self.waiting) {
                 self.$socket.registration.unregister_waiter($direction);
             }
@@ -298,16 +171,22 @@ fn attempt<T>(
 }
 
 /// A TCP listener registered with a driver. Made by
-/// [`Driver::tcp_listen`](super::Driver::tcp_listen) or
-/// [`Task::tcp_listen`](super::Task::tcp_listen); accept with
-/// [`Task::accept`](super::Task::accept).
+/// [`DriverHandle::tcp_listen`]; accept with
+/// [`Task::accept`](crate::driver::Task::accept).
 pub struct TcpListener {
     inner: mio::net::TcpListener,
     registration: Registration,
 }
 
+impl DriverHandle {
+    /// Binds a TCP listener registered with this driver.
+    pub fn tcp_listen(&self, addr: SocketAddr) -> io::Result<TcpListener> {
+        TcpListener::bind(self.shared(), addr)
+    }
+}
+
 impl TcpListener {
-    pub(crate) fn bind(shared: &Rc<Shared>, addr: SocketAddr) -> io::Result<TcpListener> {
+    fn bind(shared: &Rc<Shared>, addr: SocketAddr) -> io::Result<TcpListener> {
         let mut inner = mio::net::TcpListener::bind(addr)?;
         let registration = Registration::new(shared, &mut inner)?;
         Ok(TcpListener {
@@ -344,9 +223,12 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
-    pub(crate) fn connect_started(shared: &Rc<Shared>, addr: SocketAddr) -> io::Result<TcpStream> {
+    pub(crate) fn connect_started(
+        handle: &DriverHandle,
+        addr: SocketAddr,
+    ) -> io::Result<TcpStream> {
         let mut inner = mio::net::TcpStream::connect(addr)?;
-        let registration = Registration::new(shared, &mut inner)?;
+        let registration = Registration::new(handle.shared(), &mut inner)?;
         Ok(TcpStream {
             inner,
             registration,
@@ -390,16 +272,16 @@ impl fmt::Debug for TcpStream {
 }
 
 /// Waits for a connection: the source behind
-/// [`Task::accept`](super::Task::accept).
+/// [`Task::accept`](crate::driver::Task::accept).
 pub struct Accept<'a> {
     pub(crate) listener: &'a mut TcpListener,
     pub(crate) waiting: bool,
 }
 
-impl SourceImpl for Accept<'_> {
+impl Source for Accept<'_> {
     type Output = io::Result<(TcpStream, SocketAddr)>;
 
-    fn poll(&mut self, _shared: &Shared) -> Option<Self::Output> {
+    fn poll(&mut self, _cx: &mut Context<'_>) -> Option<Self::Output> {
         let listener = &mut *self.listener;
         let accepted = attempt(&listener.registration, Direction::Read, || {
             listener.inner.accept()
@@ -420,7 +302,7 @@ impl SourceImpl for Accept<'_> {
 }
 
 /// Waits until some bytes can be read: the source behind
-/// [`Task::read`](super::Task::read). `Ok(0)` means the peer closed its
+/// [`Task::read`](crate::driver::Task::read). `Ok(0)` means the peer closed its
 /// side (or `buf` is empty).
 pub struct ReadSome<'a> {
     pub(crate) stream: &'a mut TcpStream,
@@ -428,10 +310,10 @@ pub struct ReadSome<'a> {
     pub(crate) waiting: bool,
 }
 
-impl SourceImpl for ReadSome<'_> {
+impl Source for ReadSome<'_> {
     type Output = io::Result<usize>;
 
-    fn poll(&mut self, _shared: &Shared) -> Option<io::Result<usize>> {
+    fn poll(&mut self, _cx: &mut Context<'_>) -> Option<io::Result<usize>> {
         let stream = &mut *self.stream;
         let buf = &mut *self.buf;
         // A short read empties the socket's receive buffer; new data comes
@@ -456,17 +338,17 @@ impl SourceImpl for ReadSome<'_> {
 }
 
 /// Waits until some bytes can be written: the source behind
-/// [`Task::write`](super::Task::write).
+/// [`Task::write`](crate::driver::Task::write).
 pub struct WriteSome<'a> {
     pub(crate) stream: &'a mut TcpStream,
     pub(crate) buf: &'a [u8],
     pub(crate) waiting: bool,
 }
 
-impl SourceImpl for WriteSome<'_> {
+impl Source for WriteSome<'_> {
     type Output = io::Result<usize>;
 
-    fn poll(&mut self, _shared: &Shared) -> Option<io::Result<usize>> {
+    fn poll(&mut self, _cx: &mut Context<'_>) -> Option<io::Result<usize>> {
         let stream = &mut *self.stream;
         let buf = self.buf;
         attempt(&stream.registration, Direction::Write, || {
@@ -478,16 +360,16 @@ impl SourceImpl for WriteSome<'_> {
 }
 
 /// Waits until a connection attempt completes: the source behind
-/// [`Task::tcp_connect`](super::Task::tcp_connect).
+/// [`Task::tcp_connect`](crate::driver::Task::tcp_connect).
 pub(crate) struct Connected<'a> {
     pub(crate) stream: &'a mut TcpStream,
     pub(crate) waiting: bool,
 }
 
-impl SourceImpl for Connected<'_> {
+impl Source for Connected<'_> {
     type Output = io::Result<()>;
 
-    fn poll(&mut self, _shared: &Shared) -> Option<io::Result<()>> {
+    fn poll(&mut self, _cx: &mut Context<'_>) -> Option<io::Result<()>> {
         let stream = &mut *self.stream;
         attempt(&stream.registration, Direction::Write, || {
             // The mio recipe: a pending error means the connection failed;

@@ -1,0 +1,273 @@
+//! Joining tasks: [`JoinHandle`], [`JoinError`], the [`JoinWait`] source,
+//! and the end of a task's bookkeeping.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::fmt;
+use std::panic;
+use std::rc::Rc;
+
+use super::reactor::tasks::Finish;
+use super::reactor::{Shared, Waiter};
+use super::report::WaitOn;
+use super::source::{Context, Source};
+use crate::error::{CoroutineId, Error};
+
+/// How a task ended, when it did not return a value.
+pub enum JoinError {
+    /// The task was cancelled before it returned.
+    Cancelled,
+    /// The task panicked; this is the original payload (`None` if it was
+    /// already taken, or the panic happened while the task was being
+    /// cancelled by another task).
+    Panicked(Option<Box<dyn Any + Send + 'static>>),
+    /// The result was already taken by an earlier join.
+    AlreadyJoined,
+}
+
+impl JoinError {
+    /// Whether the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self, JoinError::Panicked(_))
+    }
+
+    /// Resumes the task's panic on this stack, if this is one with a
+    /// payload; returns the error otherwise.
+    pub fn resume_panic(self) -> JoinError {
+        match self {
+            JoinError::Panicked(Some(payload)) => panic::resume_unwind(payload),
+            other => other,
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JoinError::Cancelled => f.write_str("Cancelled"),
+            JoinError::Panicked(_) => f.write_str("Panicked(..)"),
+            JoinError::AlreadyJoined => f.write_str("AlreadyJoined"),
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JoinError::Cancelled => f.write_str("the task was cancelled before it returned"),
+            JoinError::Panicked(payload) => {
+                f.write_str("the task panicked")?;
+                let message = payload.as_ref().and_then(|p| {
+                    p.downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| p.downcast_ref::<String>().cloned())
+                });
+                match message {
+                    Some(message) => write!(f, ": {message}"),
+                    None => Ok(()),
+                }
+            }
+            JoinError::AlreadyJoined => f.write_str("the task's result was already taken"),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+/// Where a task is, as its joiner sees it.
+pub(crate) enum JoinState<R> {
+    Running,
+    Returned(R),
+    Cancelled,
+    Panicked(Option<Box<dyn Any + Send + 'static>>),
+    Taken,
+}
+
+/// Where a task's result waits for its joiner.
+pub(crate) struct JoinCell<R> {
+    pub(crate) outcome: RefCell<JoinState<R>>,
+}
+
+impl<R> Finish for JoinCell<R> {
+    fn panicked(&self, payload: Option<Box<dyn Any + Send>>) {
+        let mut outcome = self.outcome.borrow_mut();
+        if matches!(*outcome, JoinState::Running) {
+            *outcome = JoinState::Panicked(payload);
+        }
+    }
+
+    fn cancelled(&self) {
+        let mut outcome = self.outcome.borrow_mut();
+        if matches!(*outcome, JoinState::Running) {
+            *outcome = JoinState::Cancelled;
+        }
+    }
+}
+
+impl<R> JoinCell<R> {
+    pub(crate) fn new() -> Self {
+        JoinCell {
+            outcome: RefCell::new(JoinState::Running),
+        }
+    }
+
+    /// Records the value the task's body returned.
+    pub(crate) fn returned(&self, value: R) {
+        *self.outcome.borrow_mut() = JoinState::Returned(value);
+    }
+
+    fn is_finished(&self) -> bool {
+        !matches!(*self.outcome.borrow(), JoinState::Running)
+    }
+
+    fn take(&self) -> Option<Result<R, JoinError>> {
+        let mut outcome = self.outcome.borrow_mut();
+        match std::mem::replace(&mut *outcome, JoinState::Taken) {
+            JoinState::Running => {
+                *outcome = JoinState::Running;
+                None
+            }
+            JoinState::Returned(value) => Some(Ok(value)),
+            JoinState::Cancelled => Some(Err(JoinError::Cancelled)),
+            JoinState::Panicked(payload) => Some(Err(JoinError::Panicked(payload))),
+            JoinState::Taken => Some(Err(JoinError::AlreadyJoined)),
+        }
+    }
+}
+
+/// The result of a spawned task. Join it from a task with
+/// [`Task::join`](super::Task::join), or from the main stack with
+/// [`Driver::block_on`](super::Driver::block_on) or
+/// [`JoinHandle::try_join`]. Dropping it detaches the task, which keeps
+/// running.
+pub struct JoinHandle<R> {
+    pub(crate) id: CoroutineId,
+    pub(crate) name: Option<Rc<str>>,
+    pub(crate) cell: Rc<JoinCell<R>>,
+}
+
+impl<R> JoinHandle<R> {
+    /// The task's coroutine id.
+    pub fn id(&self) -> CoroutineId {
+        self.id
+    }
+
+    /// Whether the task has finished (returned, was cancelled, or panicked).
+    pub fn is_finished(&self) -> bool {
+        self.cell.is_finished()
+    }
+
+    /// Takes the result if the task has finished; `None` if it has not.
+    pub fn try_join(&mut self) -> Option<Result<R, JoinError>> {
+        self.cell.take()
+    }
+}
+
+impl<R> fmt::Debug for JoinHandle<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Waits for a task to finish: the source behind
+/// [`Task::join`](super::Task::join), made by [`wait::join`](super::wait::join).
+pub struct JoinWait<'a, R> {
+    pub(crate) handle: &'a mut JoinHandle<R>,
+    pub(crate) last: Option<Waiter>,
+}
+
+impl<R> Source for JoinWait<'_, R> {
+    type Output = Result<R, JoinError>;
+
+    fn poll(&mut self, _cx: &mut Context<'_>) -> Option<Result<R, JoinError>> {
+        self.handle.cell.take()
+    }
+
+    fn register(&mut self, cx: &mut Context<'_>, waiter: Waiter) {
+        let mut reactor = cx.shared().reactor.borrow_mut();
+        if let Some(entry) = reactor.tasks.entry_mut(self.handle.id) {
+            entry.joiners.push(waiter);
+            self.last = Some(waiter);
+        }
+    }
+
+    fn unregister(&mut self, cx: &mut Context<'_>) {
+        if let Some(last) = self.last.take() {
+            let mut reactor = cx.shared().reactor.borrow_mut();
+            if let Some(entry) = reactor.tasks.entry_mut(self.handle.id) {
+                entry.joiners.retain(|w| *w != last);
+            }
+        }
+    }
+
+    fn wait_on(&self) -> WaitOn {
+        WaitOn::Join {
+            task: self.handle.id,
+            name: self.handle.name.clone(),
+        }
+    }
+}
+
+/// Ends a task's bookkeeping after a cancellation reached it (also if the
+/// cancellation panicked): marks its result and wakes its joiners.
+pub(crate) struct FinishGuard<'a> {
+    shared: &'a Shared,
+    id: CoroutineId,
+    armed: bool,
+}
+
+impl<'a> FinishGuard<'a> {
+    pub(crate) fn new(shared: &'a Shared, id: CoroutineId) -> Self {
+        FinishGuard {
+            shared,
+            id,
+            armed: true,
+        }
+    }
+
+    /// The cancellation did not reach the task: leave its bookkeeping.
+    pub(crate) fn disarm(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for FinishGuard<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let panicking = std::thread::panicking();
+        finish_task(self.shared, self.id, |finish| {
+            if panicking {
+                finish.panicked(None);
+            } else {
+                finish.cancelled();
+            }
+        });
+    }
+}
+
+pub(crate) fn finished_error<R>(handle: &JoinHandle<R>) -> Error {
+    Error::new(crate::error::Detail::Finished, Some(handle.id)).with_name(handle.name.as_deref())
+}
+
+/// Marks the task's result with `mark` (if still running) and removes the
+/// task from the reactor, waking its joiners. The entry (which may hold the
+/// last reference to the task's result) is dropped outside the reactor's
+/// borrow, since the result's destructor may use channels.
+pub(crate) fn finish_task(shared: &Shared, id: CoroutineId, mark: impl FnOnce(&dyn Finish)) {
+    let entry = {
+        let mut reactor = shared.reactor.borrow_mut();
+        let Some(entry) = reactor.tasks.entry(id) else {
+            return;
+        };
+        mark(&*entry.finish);
+        shared.ended.set(shared.ended.get() + 1);
+        reactor.remove_task(id)
+    };
+    drop(entry);
+}

@@ -1,0 +1,248 @@
+//! The driver's bookkeeping: timers, ready queue, task table and
+//! (with the `io` feature) the poller.
+//!
+//! Everything here is reached through one `Rc<Shared>`, held by the driver,
+//! by its [`DriverHandle`](super::DriverHandle)s, and so by every task and
+//! every channel, notify and event object. The `RefCell` inside is borrowed
+//! only for short, non-switching sections of library code, never across a
+//! yield point and never while user code runs (no user value is dropped
+//! while it is borrowed), so a borrow can never fail.
+//!
+//! This room knows nothing of sources, tasks' bodies or the run loop: it is
+//! the layer they all stand on.
+
+#[cfg(feature = "io")]
+pub(crate) mod poller;
+mod ready;
+pub(crate) mod tasks;
+mod timers;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+pub(crate) use super::clock::Clock;
+pub use super::clock::Instant;
+use ready::ReadyQueue;
+pub use tasks::Waiter;
+use tasks::{Finish, TaskEntry, TaskTable};
+pub(crate) use timers::TimerKey;
+use timers::Timers;
+
+use super::report::{TaskInfo, WaitOn};
+use crate::error::CoroutineId;
+use crate::handle::Handle;
+
+/// A task's coroutine, as the driver resumes it.
+pub(crate) type TaskHandle = Handle<(), (), ()>;
+
+/// The driver's mutable bookkeeping.
+pub(crate) struct Reactor {
+    pub(crate) clock: Clock,
+    timers: Timers,
+    /// Tasks to run, in the order they became ready.
+    ready: ReadyQueue,
+    pub(crate) tasks: TaskTable<TaskHandle>,
+    next_object: u64,
+    /// Tasks waiting on a socket (so that waiting is not a deadlock).
+    pub(crate) io_waits: usize,
+    /// The poller, created with the first socket.
+    #[cfg(feature = "io")]
+    pub(crate) poller: Option<Box<poller::Poller>>,
+}
+
+/// The reactor, shared by the driver, its tasks and its objects.
+pub(crate) struct Shared {
+    pub(crate) reactor: RefCell<Reactor>,
+    /// How many tasks have ended so far, so that a run waiting for one task
+    /// looks it up only after some task ended.
+    pub(crate) ended: Cell<u64>,
+}
+
+impl Shared {
+    pub(crate) fn new(clock: Clock) -> Rc<Shared> {
+        Rc::new(Shared {
+            reactor: RefCell::new(Reactor {
+                clock,
+                timers: Timers::default(),
+                ready: ReadyQueue::default(),
+                tasks: TaskTable::default(),
+                next_object: 1,
+                io_waits: 0,
+                #[cfg(feature = "io")]
+                poller: None,
+            }),
+            ended: Cell::new(0),
+        })
+    }
+
+    /// Wakes `waiter` if it is still current (see [`tasks`]).
+    #[inline(always)]
+    pub(crate) fn wake(&self, waiter: Waiter) -> bool {
+        self.reactor.borrow_mut().wake(waiter)
+    }
+
+    /// The driver's current time.
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        self.reactor.borrow().now()
+    }
+}
+
+impl Reactor {
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// A fresh id for a channel, notify or event (for descriptions).
+    pub(crate) fn object_id(&mut self) -> u64 {
+        let id = self.next_object;
+        self.next_object += 1;
+        id
+    }
+
+    /// Makes the waiter's task ready if this is still its current wait.
+    #[inline]
+    pub(crate) fn wake(&mut self, waiter: Waiter) -> bool {
+        let woken = self.tasks.wake(waiter);
+        if woken {
+            self.ready.push_back(waiter.task);
+        }
+        woken
+    }
+
+    /// Adds a newly spawned task, ready to run.
+    pub(crate) fn add_task(
+        &mut self,
+        handle: TaskHandle,
+        name: Option<Rc<str>>,
+        finish: Rc<dyn Finish>,
+    ) {
+        let id = handle.id();
+        self.tasks.add(id, handle, name, finish);
+        self.ready.push_back(id);
+    }
+
+    /// Removes a finished task and wakes the tasks joining it. Returns the
+    /// entry, for the caller to drop outside the reactor's borrow.
+    #[must_use]
+    pub(crate) fn remove_task(&mut self, id: CoroutineId) -> Option<TaskEntry> {
+        let mut entry = self.tasks.remove(id)?;
+        for waiter in std::mem::take(&mut entry.joiners) {
+            self.wake(waiter);
+        }
+        Some(entry)
+    }
+
+    /// Starts a new wait for the running task (see [`TaskTable::begin_wait`]).
+    #[inline]
+    pub(crate) fn begin_wait(&mut self, id: CoroutineId, wait: WaitOn) -> Waiter {
+        self.tasks.begin_wait(id, wait)
+    }
+
+    /// The running task yields without waiting on anything: it goes to the
+    /// back of the ready queue.
+    pub(crate) fn requeue(&mut self, id: CoroutineId) {
+        self.tasks.yield_again(id);
+        self.ready.push_back(id);
+    }
+
+    /// The next queued task that is still ready, marked running, with its
+    /// handle.
+    #[inline]
+    pub(crate) fn next_ready(&mut self) -> Option<TaskHandle> {
+        loop {
+            let id = self.ready.pop_front()?;
+            if let Some(handle) = self.tasks.start(id) {
+                return Some(handle);
+            }
+            // Ended (or was queued twice) meanwhile.
+        }
+    }
+
+    /// How many tasks are queued.
+    #[inline]
+    pub(crate) fn ready_len(&self) -> usize {
+        self.ready.len()
+    }
+
+    pub(crate) fn add_timer(&mut self, deadline: Instant, waiter: Waiter) -> TimerKey {
+        self.timers.add(deadline, waiter)
+    }
+
+    pub(crate) fn remove_timer(&mut self, key: TimerKey) {
+        self.timers.remove(key);
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.timers.next_deadline()
+    }
+
+    pub(crate) fn pending_timers(&self) -> usize {
+        self.timers.len()
+    }
+
+    /// Whether any timer is pending.
+    #[inline]
+    pub(crate) fn has_timers(&self) -> bool {
+        !self.timers.is_empty()
+    }
+
+    /// Whether any socket is registered.
+    #[inline]
+    pub(crate) fn has_sockets(&self) -> bool {
+        #[cfg(feature = "io")]
+        return self.poller.as_ref().is_some_and(|p| !p.is_empty());
+        #[cfg(not(feature = "io"))]
+        return false;
+    }
+
+    /// How many tasks are ready, if starting a round has nothing else to
+    /// do (no timer is pending and no socket is registered); zero otherwise.
+    #[inline]
+    pub(crate) fn ready_if_no_round_work(&self) -> usize {
+        if self.has_sockets() || self.has_timers() {
+            return 0;
+        }
+        self.ready.len()
+    }
+
+    /// Fires every timer due at `now`, in deadline-then-creation order.
+    pub(crate) fn fire_due(&mut self, now: Instant) {
+        let Reactor {
+            timers,
+            tasks,
+            ready,
+            ..
+        } = self;
+        timers.fire_due(now, |waiter| {
+            if tasks.wake(waiter) {
+                ready.push_back(waiter.task);
+            }
+        });
+    }
+
+    /// Polls for I/O events, waiting at most `timeout` (`None`: until one
+    /// arrives), and wakes the tasks waiting on ready sockets. Without a
+    /// socket, just sleeps for `timeout`.
+    pub(crate) fn poll_io(&mut self, timeout: Option<std::time::Duration>) {
+        #[cfg(feature = "io")]
+        if let Some(poller) = self.poller.as_mut() {
+            let Reactor { tasks, ready, .. } = self;
+            poller.poll(timeout, |waiter| {
+                if tasks.wake(waiter) {
+                    ready.push_back(waiter.task);
+                }
+            });
+            return;
+        }
+        if let Some(timeout) = timeout {
+            std::thread::sleep(timeout);
+        }
+    }
+
+    /// Every live task with what it waits on, in slot order.
+    pub(crate) fn task_list(&self) -> Vec<TaskInfo> {
+        self.tasks.list()
+    }
+}

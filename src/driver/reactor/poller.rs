@@ -1,0 +1,170 @@
+//! I/O readiness through `mio` (feature `io`): the poller, and what it
+//! remembers about each registered socket.
+//!
+//! Readiness is edge-triggered: each socket keeps a flag per direction that
+//! an event sets and an attempt clears *before* it runs, so an event that
+//! arrives between an attempt and the wait is never lost.
+
+use std::io;
+use std::time::Duration;
+
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+
+use super::tasks::Waiter;
+
+/// The direction a socket operation waits in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+/// Per-socket readiness and waiters.
+#[derive(Default)]
+pub(crate) struct IoEntry {
+    readable: bool,
+    writable: bool,
+    /// The last read returned less than it asked for: the socket was read
+    /// dry, and no readable event has arrived since. Reading again before
+    /// one arrives would only get `EAGAIN`.
+    drained: bool,
+    read_waiter: Option<Waiter>,
+    write_waiter: Option<Waiter>,
+}
+
+impl IoEntry {
+    /// Clears the readiness flag of `direction` before an attempt.
+    pub(crate) fn clear(&mut self, direction: Direction) {
+        match direction {
+            Direction::Read => self.readable = false,
+            Direction::Write => self.writable = false,
+        }
+    }
+
+    /// Whether an event arrived for `direction` since the flag was cleared.
+    pub(crate) fn is_ready(&self, direction: Direction) -> bool {
+        match direction {
+            Direction::Read => self.readable,
+            Direction::Write => self.writable,
+        }
+    }
+
+    /// Whether the socket was read dry and no readable event came since.
+    pub(crate) fn is_drained(&self) -> bool {
+        self.drained && !self.readable
+    }
+
+    pub(crate) fn set_drained(&mut self) {
+        self.drained = true;
+    }
+
+    /// Records the task waiting in `direction`.
+    pub(crate) fn set_waiter(&mut self, direction: Direction, waiter: Option<Waiter>) {
+        match direction {
+            Direction::Read => self.read_waiter = waiter,
+            Direction::Write => self.write_waiter = waiter,
+        }
+    }
+}
+
+/// The driver's poller and registered sockets.
+pub(crate) struct Poller {
+    poll: Poll,
+    events: Events,
+    entries: Slab<IoEntry>,
+}
+
+impl Poller {
+    pub(crate) fn new() -> io::Result<Poller> {
+        Ok(Poller {
+            poll: Poll::new()?,
+            events: Events::with_capacity(1024),
+            entries: Slab::new(),
+        })
+    }
+
+    /// Whether no socket is registered.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Registers `source` for both directions; returns its token.
+    pub(crate) fn register<S: mio::event::Source + ?Sized>(
+        &mut self,
+        source: &mut S,
+    ) -> io::Result<usize> {
+        let entry = self.entries.vacant_entry();
+        let token = entry.key();
+        self.poll.registry().register(
+            source,
+            Token(token),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        entry.insert(IoEntry::default());
+        Ok(token)
+    }
+
+    /// Deregisters the socket of `token` and hands the tasks that waited
+    /// on it to `wake` (they find it closed when they try again).
+    pub(crate) fn deregister<S: mio::event::Source + ?Sized>(
+        &mut self,
+        token: usize,
+        source: &mut S,
+        mut wake: impl FnMut(Waiter),
+    ) {
+        // The socket is being closed; a failure to deregister changes
+        // nothing for it.
+        let _ = self.poll.registry().deregister(source);
+        if let Some(entry) = self.entries.try_remove(token) {
+            entry
+                .read_waiter
+                .into_iter()
+                .chain(entry.write_waiter)
+                .for_each(&mut wake);
+        }
+    }
+
+    /// The entry of a registered socket.
+    pub(crate) fn entry(&self, token: usize) -> Option<&IoEntry> {
+        self.entries.get(token)
+    }
+
+    /// The entry of a registered socket.
+    pub(crate) fn entry_mut(&mut self, token: usize) -> Option<&mut IoEntry> {
+        self.entries.get_mut(token)
+    }
+
+    /// Polls for I/O events, waiting at most `timeout` (`None`: until one
+    /// arrives), and hands the tasks waiting on ready sockets to `wake`.
+    pub(crate) fn poll(&mut self, timeout: Option<Duration>, mut wake: impl FnMut(Waiter)) {
+        loop {
+            match self.poll.poll(&mut self.events, timeout) {
+                Ok(()) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // Polling itself failed (out of resources). Nothing sensible
+                // can be woken; return and let the run loop try again.
+                Err(_) => return,
+            }
+        }
+        for event in self.events.iter() {
+            let Some(entry) = self.entries.get_mut(event.token().0) else {
+                continue;
+            };
+            let closed = event.is_read_closed() || event.is_write_closed() || event.is_error();
+            if event.is_readable() || closed {
+                entry.readable = true;
+                entry.drained = false;
+                if let Some(waiter) = entry.read_waiter.take() {
+                    wake(waiter);
+                }
+            }
+            if event.is_writable() || closed {
+                entry.writable = true;
+                if let Some(waiter) = entry.write_waiter.take() {
+                    wake(waiter);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! [`Driver`]: owns a stage, runs its tasks as events arrive, and the run
+//! loop that does it.
+
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::time::Duration;
+
+use super::handle::DriverHandle;
+use super::join::{FinishGuard, JoinError, JoinHandle, finish_task, finished_error};
+use super::reactor::Instant;
+use super::report::{Deadlock, TaskInfo};
+use super::task::{Task, spawn_task};
+use crate::effect::{Eff, Yields};
+use crate::error::{CoroutineId, Error, SpawnError};
+use crate::options::SpawnOptions;
+use crate::resumed::Resumed;
+use crate::stage::Stage;
+use crate::stats::Stats;
+
+/// Owns a stage and runs its tasks as events arrive. See the
+/// [module docs](super).
+pub struct Driver<S: 'static> {
+    // Field order matters: the stage (and with it every task, whose cleanup
+    // may touch the reactor) is dropped before the driver's handle.
+    stage: Stage<S>,
+    handle: DriverHandle,
+}
+
+/// What stops a run.
+enum Stop<'f, S> {
+    /// Nothing is ready (time does not advance).
+    Idle,
+    /// Every task has finished.
+    AllDone,
+    /// Driver time reached this instant and nothing is ready.
+    Deadline(Instant),
+    /// This task has finished.
+    Task(CoroutineId),
+    /// The predicate holds.
+    State(&'f mut dyn FnMut(&mut S) -> bool),
+}
+
+impl<S: 'static> Driver<S> {
+    pub(crate) fn new_with(stage: Stage<S>, handle: DriverHandle) -> Self {
+        Driver { stage, handle }
+    }
+
+    /// The shared state, borrowed until the next use of the driver.
+    #[inline]
+    pub fn state(&mut self) -> &mut S {
+        self.stage.state()
+    }
+
+    /// Runs `f` on the shared state.
+    #[inline]
+    pub fn with_state<T>(&mut self, f: impl FnOnce(&mut S) -> T) -> T {
+        self.stage.with_state(f)
+    }
+
+    /// The driver's handle, which makes channels, notify objects, events,
+    /// intervals and sockets.
+    pub fn handle(&self) -> &DriverHandle {
+        &self.handle
+    }
+
+    /// The driver's current time.
+    pub fn now(&self) -> Instant {
+        self.handle.now()
+    }
+
+    /// Counters of the underlying stage and of the process's stacks.
+    pub fn stats(&self) -> Stats {
+        self.stage.stats()
+    }
+
+    /// Spawns a task. It is ready at once; it runs when the driver runs.
+    pub fn spawn<R, F>(&mut self, body: F) -> Result<JoinHandle<R>, SpawnError<F>>
+    where
+        R: 'static,
+        F: FnOnce(&mut Task<'_, S>) -> Eff<Yields, R> + 'static,
+    {
+        self.spawn_with(&SpawnOptions::new(), body)
+    }
+
+    /// Spawns a task with a name (shown in listings, errors and deadlock
+    /// reports) and/or a stack size.
+    pub fn spawn_with<R, F>(
+        &mut self,
+        options: &SpawnOptions,
+        body: F,
+    ) -> Result<JoinHandle<R>, SpawnError<F>>
+    where
+        R: 'static,
+        F: FnOnce(&mut Task<'_, S>) -> Eff<Yields, R> + 'static,
+    {
+        let handle = self.handle.clone();
+        let stage = &mut self.stage;
+        spawn_task(
+            |wrapper| stage.spawn_with(options, wrapper),
+            handle,
+            options,
+            body,
+        )
+    }
+
+    /// Cancels a task, on the main stack: its pending wait returns
+    /// `Err(Interrupt)` and it unwinds. `Ok(())` if it was live; an
+    /// [`ErrorKind::Finished`](crate::ErrorKind::Finished) error if it had already finished.
+    ///
+    /// # Panics
+    ///
+    /// A panic raised by the task's cleanup propagates out of this call
+    /// (its joiner then sees [`JoinError::Panicked`] without payload).
+    pub fn cancel<R>(&mut self, handle: &JoinHandle<R>) -> Result<(), Error> {
+        let shared = self.handle.shared();
+        let Some(target) = shared.reactor.borrow().tasks.handle(handle.id) else {
+            return Err(finished_error(handle));
+        };
+        let _finish = FinishGuard::new(shared, handle.id);
+        self.stage.cancel(target).map(drop)
+    }
+
+    /// Every live task and what it waits on, in slot order.
+    pub fn tasks(&self) -> Vec<TaskInfo> {
+        self.handle.shared().reactor.borrow().task_list()
+    }
+
+    /// Runs every task that is ready, and those they wake, until none is
+    /// ready. Time does not advance (a real clock's due timers fire).
+    pub fn run_until_idle(&mut self) {
+        let outcome = self.drive(Stop::Idle);
+        debug_assert!(outcome.is_ok(), "running until idle cannot deadlock");
+    }
+
+    /// Runs until every task has finished, advancing time as needed.
+    ///
+    /// Fails with [`Deadlock`] if tasks remain but nothing can wake them.
+    pub fn run(&mut self) -> Result<(), Deadlock> {
+        self.drive(Stop::AllDone)
+    }
+
+    /// Runs until driver time reaches `deadline` and nothing is ready. A
+    /// virtual clock ends exactly at `deadline`; a real one sleeps until it.
+    pub fn run_until(&mut self, deadline: Instant) -> Result<(), Deadlock> {
+        self.drive(Stop::Deadline(deadline))
+    }
+
+    /// Runs for `duration` of driver time (see [`run_until`](Driver::run_until)).
+    pub fn run_for(&mut self, duration: Duration) -> Result<(), Deadlock> {
+        let deadline = self.now() + duration;
+        self.drive(Stop::Deadline(deadline))
+    }
+
+    /// Runs until `condition` holds for the state (checked before the run
+    /// and after each task step), advancing time as needed.
+    ///
+    /// Fails with [`Deadlock`] if nothing can run any more and the
+    /// condition does not hold.
+    pub fn run_until_state(
+        &mut self,
+        mut condition: impl FnMut(&mut S) -> bool,
+    ) -> Result<(), Deadlock> {
+        self.drive(Stop::State(&mut condition))
+    }
+
+    /// Runs until the task of `handle` has finished, and takes its result.
+    pub fn block_on<R>(
+        &mut self,
+        mut handle: JoinHandle<R>,
+    ) -> Result<Result<R, JoinError>, Deadlock> {
+        self.drive(Stop::Task(handle.id))?;
+        Ok(handle
+            .try_join()
+            .expect("the task finished, so its result is there"))
+    }
+
+    /// Whether the run is over. `ended_seen` is the count of ended tasks at
+    /// the last check: a task can only have finished if it moved.
+    #[inline]
+    fn stop_met(&mut self, stop: &mut Stop<'_, S>, ended_seen: &mut u64) -> bool {
+        match stop {
+            Stop::Idle | Stop::AllDone | Stop::Deadline(_) => false,
+            Stop::Task(id) => {
+                let shared = self.handle.shared();
+                let ended = shared.ended.get();
+                if ended == *ended_seen {
+                    return false;
+                }
+                *ended_seen = ended;
+                shared.reactor.borrow().tasks.entry(*id).is_none()
+            }
+            Stop::State(condition) => condition(self.stage.state()),
+        }
+    }
+
+    /// The run loop. See "Order of wake-ups" in the module docs.
+    fn drive(&mut self, mut stop: Stop<'_, S>) -> Result<(), Deadlock> {
+        // Differs from the count, so that the first check looks.
+        let mut ended_seen = self.handle.shared().ended.get().wrapping_sub(1);
+        loop {
+            if self.stop_met(&mut stop, &mut ended_seen) {
+                return Ok(());
+            }
+            // A round: take I/O events, fire due timers, then run the tasks
+            // ready now.
+            let ready_now = {
+                let mut reactor = self.handle.shared().reactor.borrow_mut();
+                if reactor.has_sockets() {
+                    reactor.poll_io(Some(Duration::ZERO));
+                }
+                if reactor.has_timers() {
+                    let now = reactor.now();
+                    if let Stop::Deadline(deadline) = stop {
+                        reactor.fire_due(now.min(deadline));
+                    } else {
+                        reactor.fire_due(now);
+                    }
+                }
+                reactor.ready_len()
+            };
+            if ready_now > 0 {
+                let mut left = ready_now;
+                loop {
+                    self.step();
+                    if self.stop_met(&mut stop, &mut ended_seen) {
+                        return Ok(());
+                    }
+                    left -= 1;
+                    if left == 0 {
+                        // The round is over. If the next round's start has
+                        // nothing to do, run its tasks straight away.
+                        left = self
+                            .handle
+                            .shared()
+                            .reactor
+                            .borrow()
+                            .ready_if_no_round_work();
+                        if left == 0 {
+                            break;
+                        }
+                    }
+                }
+                continue;
+            }
+            // Nothing is ready.
+            let (live, next, clock_is_virtual, io_waits) = {
+                let reactor = self.handle.shared().reactor.borrow();
+                (
+                    reactor.tasks.live(),
+                    reactor.next_deadline(),
+                    reactor.clock.is_virtual(),
+                    reactor.io_waits,
+                )
+            };
+            match stop {
+                Stop::Idle => return Ok(()),
+                Stop::AllDone if live == 0 => return Ok(()),
+                Stop::Deadline(deadline) => {
+                    let target = match next {
+                        Some(next) if next <= deadline => next,
+                        _ => deadline,
+                    };
+                    if self.now() >= deadline && next.is_none_or(|n| n > deadline) {
+                        return Ok(());
+                    }
+                    self.wait_until(Some(target), clock_is_virtual);
+                    continue;
+                }
+                _ => {}
+            }
+            if live == 0 {
+                // A task or state condition that nothing left can satisfy.
+                return Err(self.deadlock());
+            }
+            match next {
+                Some(next) => self.wait_until(Some(next), clock_is_virtual),
+                None if io_waits > 0 => self.wait_until(None, clock_is_virtual),
+                None => return Err(self.deadlock()),
+            }
+        }
+    }
+
+    /// Lets time pass until `until`, or until an I/O event arrives (with
+    /// `until == None`: only an I/O event ends the wait).
+    fn wait_until(&mut self, until: Option<Instant>, clock_is_virtual: bool) {
+        let mut reactor = self.handle.shared().reactor.borrow_mut();
+        if clock_is_virtual {
+            match until {
+                Some(until) => reactor.clock.advance_to(until),
+                // Virtual time cannot help: only a socket can.
+                None => reactor.poll_io(None),
+            }
+            return;
+        }
+        let timeout = until.map(|until| until - reactor.now());
+        reactor.poll_io(timeout);
+    }
+
+    fn deadlock(&self) -> Deadlock {
+        Deadlock {
+            tasks: self.tasks(),
+        }
+    }
+
+    /// Resumes the first ready task until it waits, returns or panics.
+    ///
+    /// A task parks itself: before it suspends, its wait (or `yield_now`)
+    /// has already recorded where it waits or queued it again, so a yield
+    /// needs nothing here.
+    #[inline]
+    fn step(&mut self) {
+        let Some(task) = self.handle.shared().reactor.borrow_mut().next_ready() else {
+            return;
+        };
+        let result = panic::catch_unwind(AssertUnwindSafe(|| self.stage.resume(task, ())));
+        let shared = self.handle.shared();
+        match result {
+            Ok(Ok(Resumed::Yield(()))) => {}
+            // The body's value is already in the task's join cell.
+            Ok(Ok(Resumed::Return(()))) => finish_task(shared, task.id(), |_| {}),
+            Ok(Err(error)) => unreachable!(
+                "a task's coroutine is resumed only by the driver, and only while live: {error}"
+            ),
+            Err(payload) => finish_task(shared, task.id(), |finish| {
+                finish.panicked(Some(payload));
+            }),
+        }
+    }
+}
+
+impl<S: 'static> fmt::Debug for Driver<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let reactor = self.handle.shared().reactor.borrow();
+        f.debug_struct("Driver")
+            .field("now", &reactor.now())
+            .field("live_tasks", &reactor.tasks.live())
+            .field("ready", &reactor.ready_len())
+            .field("timers", &reactor.pending_timers())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,108 @@
+//! [`Event`]: a latch, and [`EventWait`], the source that waits for it.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+
+use crate::driver::handle::DriverHandle;
+use crate::driver::reactor::{Shared, Waiter};
+use crate::driver::report::WaitOn;
+use crate::driver::source::{Context, Source};
+
+/// A latch: once [`set`](Event::set), every wait on it returns at once, and
+/// every task that was waiting is woken. For shutdown signals and "ready"
+/// flags. Cloning gives another handle to the same event.
+#[derive(Clone)]
+pub struct Event {
+    inner: Rc<EventInner>,
+}
+
+struct EventInner {
+    id: u64,
+    shared: Rc<Shared>,
+    state: RefCell<(bool, Vec<Waiter>)>,
+}
+
+impl DriverHandle {
+    /// A new event (a latch).
+    pub fn event(&self) -> Event {
+        Event::new(self.shared())
+    }
+}
+
+impl Event {
+    fn new(shared: &Rc<Shared>) -> Event {
+        let id = shared.reactor.borrow_mut().object_id();
+        Event {
+            inner: Rc::new(EventInner {
+                id,
+                shared: Rc::clone(shared),
+                state: RefCell::new((false, Vec::new())),
+            }),
+        }
+    }
+
+    /// Sets the event and wakes every task waiting on it.
+    pub fn set(&self) {
+        let waiters = {
+            let mut st = self.inner.state.borrow_mut();
+            st.0 = true;
+            std::mem::take(&mut st.1)
+        };
+        for waiter in waiters {
+            self.inner.shared.wake(waiter);
+        }
+    }
+
+    /// Whether the event is set.
+    pub fn is_set(&self) -> bool {
+        self.inner.state.borrow().0
+    }
+
+    /// The object's id, as shown in [`WaitOn`].
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("id", &self.inner.id)
+            .field("set", &self.is_set())
+            .finish()
+    }
+}
+
+/// Waits for an [`Event`] to be set: the source behind
+/// [`Task::wait_event`](crate::driver::Task::wait_event), made by
+/// [`wait::event`](crate::driver::wait::event).
+pub struct EventWait<'a> {
+    pub(crate) event: &'a Event,
+    pub(crate) last: Option<Waiter>,
+}
+
+impl Source for EventWait<'_> {
+    type Output = ();
+
+    fn poll(&mut self, _cx: &mut Context<'_>) -> Option<()> {
+        self.event.is_set().then_some(())
+    }
+
+    fn register(&mut self, _cx: &mut Context<'_>, waiter: Waiter) {
+        self.last = Some(waiter);
+        self.event.inner.state.borrow_mut().1.push(waiter);
+    }
+
+    fn unregister(&mut self, _cx: &mut Context<'_>) {
+        if let Some(last) = self.last.take() {
+            self.event.inner.state.borrow_mut().1.retain(|w| *w != last);
+        }
+    }
+
+    fn wait_on(&self) -> WaitOn {
+        WaitOn::Event {
+            id: self.event.inner.id,
+        }
+    }
+}
