@@ -61,4 +61,5 @@ pub mod __private {
     pub use coshare_derive::__label as label;
     pub use frunk::hlist::{HCons, HNil};
     pub use frunk::labelled::{Field, chars};
+    pub use frunk::{Coproduct, hlist};
 }

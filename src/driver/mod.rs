@@ -58,7 +58,8 @@
 //!    the longest-waiting sender; `notify_one` wakes the longest-waiting
 //!    task; `notify_waiters`, `Event::set` and the end of a task wake every
 //!    waiter in the order they started waiting.
-//! 5. [`Task::select`] polls its sources left to right; the leftmost ready
+//! 5. [`Task::select`] (and [`select!`](crate::select), its form with
+//!    named arms) polls its sources left to right; the leftmost ready
 //!    one wins and the others are left as they were (a wake-up one of them
 //!    was handed, such as a notification or room in a channel, is passed
 //!    on to the next waiter).
@@ -123,6 +124,7 @@ mod net;
 mod reactor;
 mod report;
 mod run;
+mod select;
 mod source;
 mod sources;
 mod task;
@@ -131,6 +133,9 @@ mod task_io;
 pub mod wait;
 
 pub use builder::DriverBuilder;
+/// The HList and coproduct of [`Task::select`]'s typed form, from frunk.
+#[doc(no_inline)]
+pub use frunk::{Coproduct, hlist};
 pub use handle::{DriverHandle, Waker};
 pub use join::{JoinError, JoinHandle, JoinWait};
 #[cfg(feature = "io")]
