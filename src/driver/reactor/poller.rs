@@ -25,9 +25,15 @@ pub(crate) enum Direction {
 pub(crate) struct IoEntry {
     readable: bool,
     writable: bool,
+    /// An event reported that the peer closed its sending side, or an error
+    /// on the socket. Edge-triggered readiness says so once, so this is
+    /// kept for good: from now on a read never blocks (it returns the
+    /// rest of the data, then end of file or the error), and it is always
+    /// tried.
+    read_closed: bool,
     /// The last read returned less than it asked for: the socket was read
     /// dry, and no readable event has arrived since. Reading again before
-    /// one arrives would only get `EAGAIN`.
+    /// one arrives would only get `EAGAIN`, unless the peer has closed.
     drained: bool,
     read_waiter: Option<Waiter>,
     write_waiter: Option<Waiter>,
@@ -50,9 +56,11 @@ impl IoEntry {
         }
     }
 
-    /// Whether the socket was read dry and no readable event came since.
+    /// Whether the socket was read dry and nothing came since: no readable
+    /// event, and no end of stream or error (which a read would return at
+    /// once, however it arrived).
     pub(crate) fn is_drained(&self) -> bool {
-        self.drained && !self.readable
+        self.drained && !self.readable && !self.read_closed
     }
 
     pub(crate) fn set_drained(&mut self) {
@@ -152,6 +160,9 @@ impl Poller {
                 continue;
             };
             let closed = event.is_read_closed() || event.is_write_closed() || event.is_error();
+            if event.is_read_closed() || event.is_error() {
+                entry.read_closed = true;
+            }
             if event.is_readable() || closed {
                 entry.readable = true;
                 entry.drained = false;
