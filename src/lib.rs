@@ -59,7 +59,7 @@ pub mod __private {
     pub use crate::parts::CoroutineShareable;
     #[cfg(feature = "derive")]
     pub use coshare_derive::__label as label;
+    pub use frunk::coproduct::Coproduct;
     pub use frunk::hlist::{HCons, HNil};
     pub use frunk::labelled::{Field, chars};
-    pub use frunk::{Coproduct, hlist};
 }

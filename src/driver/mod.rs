@@ -133,9 +133,6 @@ mod task_io;
 pub mod wait;
 
 pub use builder::DriverBuilder;
-/// The HList and coproduct of [`Task::select`]'s typed form, from frunk.
-#[doc(no_inline)]
-pub use frunk::{Coproduct, hlist};
 pub use handle::{DriverHandle, Waker};
 pub use join::{JoinError, JoinHandle, JoinWait};
 #[cfg(feature = "io")]

@@ -78,7 +78,7 @@ macro_rules! select {
 macro_rules! __select_parse {
     // Every arm is collected: wait, then dispatch.
     ($task:expr; [$(($pat:pat, $source:expr, $body:expr))+];) => {
-        match $task.select($crate::__private::hlist![$($source),+])? {
+        match $task.select($crate::__select_hlist!($($source),+))? {
             selected => $crate::__select_dispatch!(selected; $(($pat => $body))+),
         }
     };
@@ -109,6 +109,21 @@ macro_rules! __select_dispatch {
         match $value {
             $crate::__private::Coproduct::Inl($pat) => $body,
             $crate::__private::Coproduct::Inr(rest) => $crate::__select_dispatch!(rest; $($rest)*),
+        }
+    };
+}
+
+/// The HList of [`select!`](crate::select)'s sources. Not a public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_hlist {
+    () => {
+        $crate::__private::HNil
+    };
+    ($head:expr $(, $tail:expr)*) => {
+        $crate::__private::HCons {
+            head: $head,
+            tail: $crate::__select_hlist!($($tail),*),
         }
     };
 }
