@@ -2,9 +2,11 @@
 //!
 //! ```text
 //!   high addresses
+//!   +---------------------------+  <- top of the mapping
+//!   | colour (0..COLOURS lines) |
 //!   +---------------------------+  <- base (StackRef::base)
-//!   | usable stack (size bytes, |     grows downwards
-//!   | rounded up to pages)      |
+//!   | usable stack (size bytes, |     grows downwards; the colour's page
+//!   | rounded up to pages)      |     is mapped in addition to `size`
 //!   +---------------------------+
 //!   | guard page (PROT_NONE)    |     a stack overflow faults here
 //!   +---------------------------+  <- limit (StackRef::limit)
@@ -12,7 +14,17 @@
 //! ```
 //!
 //! Every stack is a corosensei `DefaultStack`: one `mmap` with a guard page
-//! at the low end. A coroutine does not own its stack; it runs on a
+//! at the low end, and one page more than the usable size at the top.
+//!
+//! **Colouring.** Stacks are mapped at page-aligned addresses, so without
+//! care the first frame of every coroutine would sit at the same offset
+//! modulo the page size, and modulo the larger power-of-two strides the
+//! mappings fall at: the hot lines of all stacks would compete for the same
+//! few sets of the CPU caches, and a scheduler switching between many
+//! coroutines would miss where it need not. Each stack's base is therefore
+//! lowered by a "colour" of `0..COLOURS` cache lines, taken in turn, inside
+//! the extra top page (glibc staggers thread stacks the same way). The
+//! usable size below the base is still at least the size asked for. A coroutine does not own its stack; it runs on a
 //! [`StackRef`] (two addresses) while the slot that holds the coroutine owns
 //! the [`Mapped`] stack. This is what makes reuse cheap: when a coroutine
 //! ends, its stack simply stays in its slot, idle, and the next coroutine
@@ -100,11 +112,14 @@ pub(crate) struct StackRef {
     limit: StackPointer,
 }
 
-// SAFETY: `base` and `limit` are copied from a `DefaultStack`, which has a
-// guard page at `limit` and at least `MIN_STACK_SIZE` usable bytes (we ask
-// for at least one page). The mapping outlives every coroutine that runs on
-// a `StackRef` to it: the owning `Mapped` stays in the coroutine's slot
-// until the coroutine has completed and been dropped (module invariants).
+// SAFETY: `limit` is copied from a `DefaultStack`, which has a guard page
+// there, and `base` is that stack's base lowered by its colour: fewer than
+// `COLOURS * LINE` bytes, a multiple of 64 (so still 16-byte aligned), inside
+// the extra page mapped for it, so at least `size` (at least one page, more
+// than `MIN_STACK_SIZE`) usable bytes remain between `limit`'s guard page
+// and `base`. The mapping outlives every coroutine that runs on a `StackRef`
+// to it: the owning `Mapped` stays in the coroutine's slot until the
+// coroutine has completed and been dropped (module invariants).
 unsafe impl Stack for StackRef {
     #[inline]
     fn base(&self) -> StackPointer {
@@ -116,6 +131,15 @@ unsafe impl Stack for StackRef {
         self.limit
     }
 }
+
+/// How many different colours (base offsets, in cache lines) stacks get.
+const COLOURS: usize = 16;
+
+/// The size of a cache line, the step between two colours.
+const LINE: usize = 64;
+
+/// The next colour, taken in turn by newly mapped stacks.
+static NEXT_COLOUR: AtomicUsize = AtomicUsize::new(0);
 
 /// An owned, guarded stack, counted in [`MAPPED`] and registered for
 /// overflow reports.
@@ -136,12 +160,16 @@ impl Mapped {
             MAPPED.fetch_sub(1, Ordering::Relaxed);
             return Err(stack_limit_error(before, limit, max_map_count));
         }
-        match DefaultStack::new(size) {
+        // One page more than `size`, for the colour.
+        match DefaultStack::new(size + page_size()) {
             Ok(stack) => {
                 let lo = stack.limit().get();
                 let guard = overflow::register(lo, lo + page_size(), size);
+                let colour = NEXT_COLOUR.fetch_add(1, Ordering::Relaxed) % COLOURS * LINE;
+                let base = StackPointer::new(stack.base().get() - colour)
+                    .expect("a stack's base is far above zero");
                 let bounds = StackRef {
-                    base: stack.base(),
+                    base,
                     limit: stack.limit(),
                 };
                 Ok(Mapped {
@@ -170,29 +198,32 @@ impl Mapped {
         self.guard.set_occupant(id, name);
     }
 
-    /// The usable size, and how many bytes below the base have been
-    /// touched (the lowest resident page), from `mincore(2)`. The stack
-    /// grows down, so that is the high-water mark of every coroutine that
-    /// ran on this stack since it was mapped.
+    /// The usable size, and how many bytes below the top of the mapping
+    /// have been touched (the lowest resident page), from `mincore(2)`, at
+    /// most the usable size. The stack grows down, so that is the
+    /// high-water mark of every coroutine that ran on this stack since it
+    /// was mapped (counted from the top of the mapping, so it includes the
+    /// colour, less than a page).
     pub(crate) fn usage(&self) -> (usize, Option<usize>) {
         let page = page_size();
-        let base = self.stack.base().get();
-        let low = base - self.size;
-        let pages = self.size / page;
-        let mut resident = vec![0u8; pages];
+        let top = self.stack.base().get();
+        let mapped = self.size + page;
+        let low = top - mapped;
+        let mut resident = vec![0u8; mapped / page];
         let addr = low as *mut libc::c_void;
-        // SAFETY: `low..base` is the usable part of this stack's mapping
-        // (page-aligned: the mapping starts on a page boundary and `size`
-        // is a whole number of pages), and `resident` has one byte per page.
-        let rc = unsafe { libc::mincore(addr, self.size, resident.as_mut_ptr()) };
+        // SAFETY: `low..top` is the part of this stack's mapping above the
+        // guard page (page-aligned: the mapping starts on a page boundary
+        // and `mapped` is a whole number of pages), and `resident` has one
+        // byte per page.
+        let rc = unsafe { libc::mincore(addr, mapped, resident.as_mut_ptr()) };
         if rc != 0 {
             return (self.size, None);
         }
         let used = resident
             .iter()
             .position(|&r| r & 1 != 0)
-            .map_or(0, |lowest| self.size - lowest * page);
-        (self.size, Some(used))
+            .map_or(0, |lowest| mapped - lowest * page);
+        (self.size, Some(used.min(self.size)))
     }
 
     #[inline]
