@@ -152,10 +152,16 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
     /// Returns `Err(Interrupt)` if the coroutine is cancelled while
     /// suspended here; return it with `?` so the body unwinds normally. A
     /// body that ignores the interrupt and suspends again is unwound by force
-    /// (its destructors still run). While a cancelled coroutine is unwinding
-    /// (from a panic, or by force), this returns `Err` at once: the canceller
-    /// answers it without running anything else, so a destructor can use
-    /// `co` and finish.
+    /// (its destructors still run); see [`Stage::cancel`](crate::Stage::cancel).
+    ///
+    /// While the coroutine unwinds (from its own panic, or by force during a
+    /// cancellation), this does not suspend: it drops `value` and returns
+    /// `Err(Interrupt)` at once, so a destructor that uses `co` can finish,
+    /// and the resumer never gets control in the middle of an unwinding.
+    /// The one exception: if the thread was already panicking when this
+    /// coroutine was resumed (its resumer is a destructor running during an
+    /// unwind), the coroutine cannot tell its own unwinding from its
+    /// resumer's, and suspends as usual.
     ///
     /// ```
     /// use coshare::{Co, Eff, Resumed, Stage, Yields};
@@ -224,7 +230,39 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
     /// Cancels another coroutine of the same stage: its pending yield point
     /// returns `Err(Interrupt)` and it unwinds, on top of this coroutine. A
     /// yield point. Returns the body's value if it handled the interrupt and
-    /// returned one, `None` otherwise. See [`Stage::cancel`](crate::Stage::cancel).
+    /// returned one, `None` otherwise.
+    ///
+    /// Everything [`Stage::cancel`](crate::Stage::cancel) says holds here:
+    /// a body that ignores its interrupt is unwound by force, a panic in the
+    /// cancelled coroutine's cleanup (or in a destructor of a value it
+    /// yields) propagates out of this call once the cancellation is over
+    /// and every frame was unwound, and if this coroutine is itself
+    /// unwinding (a destructor cancels another coroutine during a panic),
+    /// the cancellation runs as one started while the thread panics.
+    ///
+    /// ```
+    /// use coshare::{Co, Eff, Handle, Stage, Yields};
+    ///
+    /// type Log = Vec<&'static str>;
+    /// let mut stage = Stage::new(Log::new());
+    /// let worker: Handle<(), (), ()> = stage
+    ///     .spawn(|co: &mut Co<Log>, ()| {
+    ///         let woke = co.suspend(());
+    ///         co.state().push(if woke.is_err() { "worker: interrupted" } else { "worker: woke" });
+    ///         woke
+    ///     })
+    ///     .unwrap();
+    /// stage.resume(worker, ()).unwrap();
+    /// let boss = stage
+    ///     .spawn(move |co: &mut Co<Log>, ()| {
+    ///         let value = co.cancel(worker)?.unwrap();
+    ///         co.state().push("boss: cancelled the worker");
+    ///         Ok(value)
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(stage.resume(boss, ()).unwrap().returned(), Some(None));
+    /// assert_eq!(stage.state(), &["worker: interrupted", "boss: cancelled the worker"]);
+    /// ```
     pub fn cancel<I2, Y2, R2>(
         &mut self,
         handle: Handle<I2, Y2, R2>,

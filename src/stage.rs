@@ -125,10 +125,13 @@ impl StageBuilder {
 /// # Dropping
 ///
 /// Dropping the stage cancels every live coroutine in slot order (including
-/// any spawned by cleanup code while tearing down), then drops the state.
-/// Cleanup code may still use the state. If cleanup code panics, the other
-/// coroutines are still torn down and the state dropped; then the first panic
-/// is resumed (unless the thread is already panicking). Use
+/// any spawned by cleanup code while tearing down), each as
+/// [`cancel`](Stage::cancel) does, then drops the state. Cleanup code may
+/// still use the state. If cleanup code panics, the other coroutines are
+/// still torn down and the state dropped; then the first panic is resumed
+/// (unless the thread is already panicking). A stage dropped while the
+/// thread panics tears down the same way, within the bounds that `cancel`
+/// documents for that case, so the drop always ends. Use
 /// [`into_state`](Stage::into_state) to keep the state.
 ///
 /// `Stage` is `!Send` and `!Sync`, and invariant in `S`.
@@ -261,10 +264,50 @@ impl<S: 'static> Stage<S> {
     /// assert_eq!(stage.resume(h, ()).unwrap_err().kind(), ErrorKind::Cancelled);
     /// ```
     ///
+    /// # A body that ignores its interrupt
+    ///
+    /// Every yield point the coroutine reaches after its interrupt is
+    /// answered by the canceller, with nothing else running in between:
+    ///
+    /// * Normally the next one unwinds the coroutine by force: it unwinds
+    ///   from that yield point like a panic that no hook reports, every
+    ///   destructor on its stack runs, and the cancellation ends as if the
+    ///   body had returned `Err(Interrupt)`. A body that catches that
+    ///   unwinding (with `catch_unwind`) and suspends again is unwound again.
+    /// * If the thread is already panicking when the cancellation starts (a
+    ///   destructor calls `cancel`, or the stage is dropped, while the
+    ///   thread unwinds), the coroutine's yield points cannot tell the
+    ///   thread's unwinding from one of their own, during which unwinding
+    ///   by force would abort the process. So the next 16 yield points
+    ///   return `Err(Interrupt)` again, which lets cleanup code that
+    ///   suspends a few times finish, and the 17th unwinds the coroutine by
+    ///   force, as above. Such a body thus runs up to 16 more times round
+    ///   its loop, and then its destructors run; the cancellation always
+    ///   ends.
+    ///
+    /// While the coroutine unwinds, its yield points return `Err` at once
+    /// and do not reach the canceller (see [`Co::suspend`]).
+    ///
     /// # Panics
     ///
-    /// A panic raised by the coroutine's cleanup propagates out of this call;
-    /// the coroutine is then marked as panicked.
+    /// A panic raised by the coroutine's cleanup propagates out of this
+    /// call; so does a panic raised by the destructor of a value the
+    /// coroutine yields during the cancellation (the canceller drops such
+    /// values), but only once the cancellation is over: the coroutine is
+    /// still unwound, every destructor on its stack runs, and its stack is
+    /// reused. If both panic, the first panic propagates and the other
+    /// payload is dropped. The coroutine is then marked as panicked. The
+    /// same holds for a never-started body whose captured values panic when
+    /// dropped.
+    ///
+    /// # Without unwinding
+    ///
+    /// With `panic = "abort"`, a panic anywhere ends the process, and
+    /// nothing unwinds. Cancellation itself needs no unwinding as long as
+    /// the body returns after its interrupt (the usual `?`), so `cancel` and
+    /// dropping the stage work as above. A body that ignores its interrupt
+    /// cannot be unwound by force: the process aborts at its next yield
+    /// point, as it would on a panic.
     pub fn cancel<I, Y, R>(&mut self, handle: Handle<I, Y, R>) -> Result<Option<R>, Error> {
         self.owner.cancel(handle.raw())
     }

@@ -58,7 +58,9 @@ impl<S: 'static, I: 'static, Y: 'static> Link<S, I, Y> {
     /// Whether this coroutine has received its cancellation. Kept in the
     /// slot, not here, so that the coroutine's root can read it after the
     /// body (and this `Link` with it) is gone. Written only on the
-    /// cancellation path; `suspend` does not read it (see `run_cancel`).
+    /// cancellation path; `suspend` does not read it (see `run_cancel`), and
+    /// a yield point that returns `Err` because the coroutine unwinds from
+    /// its own panic does not set it.
     pub(crate) fn is_cancelling(&self) -> bool {
         // SAFETY: the slot lives as long as the core, which outlives this
         // coroutine (module docs, part 4).
@@ -77,12 +79,21 @@ impl<S: 'static, I: 'static, Y: 'static> Link<S, I, Y> {
 
     /// Suspends with `value` until resumed.
     ///
-    /// No test precedes the switch: whatever is special about this yield
-    /// point (the coroutine is being cancelled, or unwinds) is answered by
-    /// the canceller, through the `Wake` it resumes with (see
-    /// `run_cancel` (in `switch.rs`)).
+    /// One test precedes the switch: whether the thread is panicking. If it
+    /// is not, the coroutine is not unwinding, and whatever else is special
+    /// about this yield point (the coroutine is being cancelled, or ignored
+    /// its interrupt) is answered by the canceller, through the `Wake` it
+    /// resumes with (see `run_cancel` in `switch.rs`).
     #[inline]
     pub(crate) fn suspend(&mut self, value: Y) -> Eff<Yields, I> {
+        if std::thread::panicking() {
+            return self.suspend_while_panicking(value);
+        }
+        self.switch(value)
+    }
+
+    #[inline(always)]
+    fn switch(&mut self, value: Y) -> Eff<Yields, I> {
         // SAFETY: the yielder lives in this coroutine's initial frame, which
         // outlives the body and therefore this `Link`; this coroutine is
         // the running one, so suspending through it is what corosensei
@@ -94,8 +105,39 @@ impl<S: 'static, I: 'static, Y: 'static> Link<S, I, Y> {
         }
     }
 
+    /// A yield point reached while the thread panics.
+    ///
+    /// The thread's panic count is shared by every stack on it, and a
+    /// resumer's part of it stays as it was while the coroutine runs. So if
+    /// the thread was not panicking when this coroutine was last switched
+    /// to, the panic is this coroutine's own: it is unwinding (from a panic,
+    /// or by force), here in a destructor. Suspending would hand control to
+    /// the resumer in the middle of that unwinding; instead the yield point
+    /// returns `Err(Interrupt)` at once, as during a cancellation, `value`
+    /// is dropped, and the unwinding goes on.
+    ///
+    /// If the thread was already panicking then (the resumer is a destructor
+    /// running during an unwind, or a canceller on such a stack), the two
+    /// cannot be told apart, and the coroutine suspends as usual: its
+    /// resumer is panicking already, and a canceller bounds what it answers
+    /// (see `run_cancel`).
+    #[cold]
+    #[inline(never)]
+    fn suspend_while_panicking(&mut self, value: Y) -> Eff<Yields, I> {
+        // SAFETY: the slot lives as long as the core, which outlives this
+        // coroutine (module docs, part 4).
+        if unsafe { self.slot.resumed_panicking() } {
+            // SAFETY: as above. Cleared so that a resumer that is not
+            // panicking, which does not write it, finds it clear.
+            unsafe { self.slot.set_resumed_panicking(false) };
+            return self.switch(value);
+        }
+        drop(value);
+        Err(Interrupt::cancelled())
+    }
+
     /// The cancellation arrived at a yield point (or the canceller answers
-    /// a yield point reached while the stack unwinds): remember it.
+    /// a later one with `Err` again; see `run_cancel`): remember it.
     #[cold]
     #[inline(never)]
     fn cancel_delivered(&mut self) -> Eff<Yields, I> {
