@@ -22,6 +22,10 @@ assert_not_impl_any!(Stage<u32>: Clone, Default);
 assert_impl_all!(Handle<u8, u8, u8>: Copy, Clone, Eq, std::hash::Hash, std::fmt::Debug);
 assert_eq_size!(Handle<u8, u8, u8>, [u64; 3]);
 
+// An interrupt cannot be duplicated: a coroutine that ends its own
+// cancellation with it keeps no spare to forge another one with.
+assert_not_impl_any!(Interrupt<Yields>: Clone, Copy, Default);
+
 // Effects are free: interrupts are zero-sized.
 assert_eq_size!(Interrupt<Yields>, ());
 assert_eq_size!(Interrupt<Pure>, ());

@@ -183,11 +183,32 @@ impl SubEffect<Yields> for Yields {
 ///
 /// * `Interrupt<Pure>` has no values.
 /// * `Interrupt<Yields>`: the coroutine is being cancelled. Only the crate
-///   creates one, at the yield point where the cancellation arrives. Return
-///   it (usually with `?`) so that the body unwinds normally.
+///   creates one, at the yield point where the cancellation arrives (or at
+///   a yield point reached while the coroutine unwinds, which cannot
+///   suspend). Return it (usually with `?`) so that the body unwinds
+///   normally.
 ///
-/// An `Interrupt` cannot be created outside the crate.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+/// An `Interrupt` cannot be created outside the crate, and it is neither
+/// `Copy` nor `Clone`: a coroutine that receives one can return it or keep
+/// it, not both, so it cannot end its own cancellation and keep a spare
+/// to end another coroutine with later. Moving one out of the coroutine
+/// that received it (through the state, say) and returning it from a
+/// coroutine that is not being cancelled is caught when that coroutine
+/// returns: the resume panics with a message that says so.
+///
+/// ```compile_fail,E0382
+/// use coshare::{Co, Eff, Interrupt, Stage, Yields};
+///
+/// let mut stage = Stage::new(None::<Interrupt<Yields>>);
+/// stage.spawn(|co: &mut Co<Option<Interrupt<Yields>>>, ()| -> Eff<Yields, ()> {
+///     if let Err(interrupt) = co.suspend(()) {
+///         *co.state() = Some(interrupt); // moved into the state...
+///         return Err(interrupt); // ...so it cannot end this cancellation too
+///     }
+///     Ok(())
+/// });
+/// ```
+#[derive(PartialEq, Eq, Hash)]
 pub struct Interrupt<E: Effect> {
     witness: E::Witness,
 }
