@@ -3,9 +3,16 @@
 
 use static_assertions::{assert_eq_size, assert_impl_all, assert_not_impl_any};
 
+use crate::thread_bound::ThreadBound;
 use crate::{
     Co, Eff, Error, Handle, Interrupt, Pure, ResumeError, Resumed, SpawnError, Stage, Yields,
 };
+
+// The marker that keeps them there costs nothing, and is the reason a
+// compile error names (the pointers of the trusted core are not).
+assert_not_impl_any!(ThreadBound: Send, Sync);
+assert_eq_size!(ThreadBound, ());
+assert_impl_all!(crate::raw::RawHandle<u8, u8, u8>: Send, Sync);
 
 // G8: single-threaded by type, even when the state itself is `Send + Sync`.
 assert_not_impl_any!(Stage<u32>: Send, Sync);

@@ -8,6 +8,7 @@ use crate::handle::Handle;
 use crate::options::SpawnOptions;
 use crate::raw::{Body, Link};
 use crate::resumed::Resumed;
+use crate::thread_bound::ThreadBound;
 
 /// The capability a coroutine body receives: access to the shared state
 /// `S`, and the right to yield.
@@ -60,6 +61,8 @@ use crate::resumed::Resumed;
 /// the crate, and is invariant in `S`, `I` and `Y`.
 pub struct Co<S: 'static, I: 'static = (), Y: 'static = ()> {
     link: Link<S, I, Y>,
+    /// Keeps `co` on its stage's thread; what a compile error names.
+    _thread: ThreadBound,
 }
 
 /// A user's coroutine body as the core runs it: the core hands it the
@@ -75,7 +78,10 @@ where
 {
     #[inline]
     fn run(self, link: Link<S, I, Y>, input: I) -> Eff<Yields, R> {
-        let mut co = Co { link };
+        let mut co = Co {
+            link,
+            _thread: ThreadBound::new(),
+        };
         (self.0)(&mut co, input)
     }
 }

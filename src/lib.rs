@@ -19,6 +19,7 @@ mod raw;
 mod resumed;
 mod stage;
 mod stats;
+mod thread_bound;
 
 pub use access::StateAccess;
 pub use co::Co;

@@ -10,6 +10,7 @@ use crate::options::SpawnOptions;
 use crate::raw::{self, CoreConfig, DEFAULT_STACK_SIZE, Owner};
 use crate::resumed::Resumed;
 use crate::stats::{StackUsage, Stats};
+use crate::thread_bound::ThreadBound;
 
 /// Settings for a new [`Stage`].
 ///
@@ -75,6 +76,7 @@ impl StageBuilder {
     /// Creates the stage, owning `state`.
     pub fn build<S: 'static>(self, state: S) -> Stage<S> {
         Stage {
+            _thread: ThreadBound::new(),
             owner: Owner::new(
                 state,
                 CoreConfig {
@@ -137,6 +139,8 @@ impl StageBuilder {
 /// `Stage` is `!Send` and `!Sync`, and invariant in `S`.
 pub struct Stage<S: 'static> {
     owner: Owner<S>,
+    /// Keeps the stage on its thread; what a compile error names.
+    _thread: ThreadBound,
 }
 
 impl<S: 'static> Stage<S> {

@@ -27,9 +27,19 @@ pub(crate) struct Link<S, I, Y> {
     /// frame, below this `Link`.
     yielder: NonNull<Yielder<Wake<I>, Y>>,
     id: CoroutineId,
-    /// `*mut (S, I, Y)`: invariant in all three, `!Send`, `!Sync`.
-    marker: std::marker::PhantomData<*mut (S, I, Y)>,
+    /// `fn((S, I, Y)) -> (S, I, Y)`: invariant in all three. Not what
+    /// keeps the link on its thread: see the `Send` impl below.
+    marker: std::marker::PhantomData<fn((S, I, Y)) -> (S, I, Y)>,
 }
+
+// SAFETY: a `Link` is only ever the field of a `Co`, which holds a
+// `ThreadBound` marker and is therefore `!Send` and `!Sync`
+// (`assertions.rs`): no `Link` is moved to or shared with another thread.
+// The impls only keep its pointers from being the reason a compile error
+// names, so that it names `Co` and the marker instead.
+unsafe impl<S, I, Y> Send for Link<S, I, Y> {}
+// SAFETY: as for `Send`.
+unsafe impl<S, I, Y> Sync for Link<S, I, Y> {}
 
 impl<S: 'static, I: 'static, Y: 'static> Link<S, I, Y> {
     /// Only for the root frame of the coroutine in `slot`, with its own

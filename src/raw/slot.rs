@@ -107,8 +107,8 @@ pub(crate) struct SlotRef(NonNull<Slot>);
 // coroutine of the stage) that owns the slot, after the stage check, and
 // the stage is `!Send`, so that happens on the stage's thread. Handles,
 // which carry a `SlotRef` outside the table, stay `!Send` and `!Sync`
-// through their own marker (checked in `assertions.rs`); these impls only
-// keep a raw pointer from being the reason named in that error.
+// through their `ThreadBound` marker (checked in `assertions.rs`); these
+// impls only keep a raw pointer from being the reason named in that error.
 unsafe impl Send for SlotRef {}
 // SAFETY: as for `Send`: shared access to the address alone reads nothing.
 unsafe impl Sync for SlotRef {}
