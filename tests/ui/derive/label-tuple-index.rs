@@ -1,4 +1,5 @@
-// `Label!` takes one field name; tuple fields are named `_0`, `_1`, ...
+// The fields of a tuple struct are named `_0`, `_1`, ... in a label: the
+// message says which name to write.
 use coshare::prelude::*;
 use coshare::{CoroutineShareable, Label, Stage};
 
@@ -7,5 +8,5 @@ struct Pair(u32, u32);
 
 fn main() {
     let mut stage = Stage::new(Pair(1, 2));
-    *stage.field::<Label!(0), u32, _>() += 1; //~ ERROR expected one field name
+    *stage.field::<Label!(0), u32, _>() += 1; //~ ERROR a field of a tuple struct is named with an underscore: write `Label!(_0)`
 }
