@@ -11,5 +11,5 @@ struct Token {
 
 fn main() {
     let mut stage = Stage::new(Token { r#type: 1, len: 0 });
-    *stage.field::<Label!(type), u8, _>() += 1; //~ ERROR `type` is a keyword, so a field with that name is written `r#type`
+    *stage.field::<Label!(type)>() += 1; //~ ERROR `type` is a keyword, so a field with that name is written `r#type`
 }

@@ -8,5 +8,5 @@ struct Pair(u32, u32);
 
 fn main() {
     let mut stage = Stage::new(Pair(1, 2));
-    *stage.field::<Label!(0), u32, _>() += 1; //~ ERROR a field of a tuple struct is named with an underscore: write `Label!(_0)`
+    *stage.field::<Label!(0)>() += 1; //~ ERROR a field of a tuple struct is named with an underscore: write `Label!(_0)`
 }
