@@ -1,6 +1,5 @@
 //! [`Link`]: a running coroutine's access to its stage.
 
-use std::panic;
 use std::ptr::{self, NonNull};
 
 use corosensei::Yielder;
@@ -8,7 +7,7 @@ use corosensei::Yielder;
 use super::handle::{RawHandle, StageId};
 use super::slot::{SlotRef, status, tag};
 use super::stage_core::Core;
-use super::switch::{Unwinding, Wake, cancel, resume};
+use super::switch::{Wake, cancel, resume};
 use crate::effect::{Eff, Interrupt, Yields};
 use crate::error::{CoroutineId, Error, ResumeError};
 use crate::resumed::Resumed;
@@ -164,9 +163,19 @@ impl<S: 'static, I: 'static, Y: 'static> Link<S, I, Y> {
             self.is_cancelling(),
             "`Wake::Unwind` follows `Wake::Cancel`"
         );
+        // Without unwinding, the body cannot be unwound: say why the
+        // process stops (the panic aborts it), rather than abort silently.
+        #[cfg(panic = "abort")]
+        panic!(
+            "coroutine {} ignored its cancellation and suspended again; it cannot be \
+             unwound by force, because this program is built with panic = \"abort\". \
+             Return the `Err(Interrupt)` of the yield point (with `?`) instead",
+            self.id
+        );
         // `resume_unwind` runs no panic hook: nothing is reported, as for
         // any cancellation.
-        panic::resume_unwind(Box::new(Unwinding))
+        #[cfg(not(panic = "abort"))]
+        std::panic::resume_unwind(Box::new(super::switch::Unwinding))
     }
 
     #[inline]
