@@ -27,10 +27,10 @@ use crate::thread_bound::ThreadBound;
 /// any such reference that is still alive at a yield point:
 ///
 /// ```compile_fail
-/// use coshare::{Co, Eff, Stage, Yields};
+/// use coshare::Stage;
 ///
 /// let mut stage = Stage::new(vec![1, 2, 3]);
-/// stage.spawn(|co: &mut Co<Vec<i32>>, ()| -> Eff<Yields, ()> {
+/// stage.spawn(|co, ()| {
 ///     let first = &co.state()[0];
 ///     co.suspend(())?; // error[E0499]: cannot borrow `*co` as mutable more than once
 ///     println!("{first}");
@@ -42,14 +42,14 @@ use crate::thread_bound::ThreadBound;
 /// taking it again after the yield point is fine:
 ///
 /// ```
-/// use coshare::{Co, Eff, Stage, Yields};
+/// use coshare::Stage;
 ///
 /// let mut stage = Stage::new(vec![1, 2, 3]);
 /// let h = stage
-///     .spawn(|co: &mut Co<Vec<i32>>, ()| -> Eff<Yields, i32> {
+///     .spawn(|co, ()| {
 ///         co.state().push(4);
 ///         co.suspend(())?;
-///         Ok(co.state().iter().sum())
+///         Ok(co.state().iter().sum::<i32>())
 ///     })
 ///     .unwrap();
 /// stage.resume(h, ()).unwrap();
@@ -102,11 +102,11 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
     /// The shared state, borrowed until the next use of `co`.
     ///
     /// ```
-    /// use coshare::{Co, Eff, Stage, Yields};
+    /// use coshare::Stage;
     ///
     /// let mut stage = Stage::new(String::new());
     /// let h = stage
-    ///     .spawn(|co: &mut Co<String>, ()| -> Eff<Yields, ()> {
+    ///     .spawn(|co, ()| {
     ///         let s = co.state();
     ///         s.push_str("hello");
     ///         s.push(' ');
@@ -128,11 +128,11 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
     /// by this call), so it cannot yield: it is pure.
     ///
     /// ```
-    /// use coshare::{Co, Eff, Stage, Yields};
+    /// use coshare::Stage;
     ///
     /// let mut stage = Stage::new(0u64);
     /// let h = stage
-    ///     .spawn(|co: &mut Co<u64>, ()| -> Eff<Yields, u64> {
+    ///     .spawn(|co: &mut coshare::Co<u64>, ()| {
     ///         let before = co.with_state(|n| {
     ///             *n += 1;
     ///             *n
@@ -141,6 +141,26 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
     ///     })
     ///     .unwrap();
     /// assert_eq!(stage.resume(h, ()).unwrap().returned(), Some(1));
+    /// ```
+    ///
+    /// What `f` returns cannot borrow from the state: the borrow ends when
+    /// `with_state` returns. A closure that returns a reference into the
+    /// state is rejected, and rustc words it as a lifetime error ("lifetime
+    /// may not live long enough: returning this value requires that `'1`
+    /// must outlive `'2`", where `'1` is the borrow of the state and `'2`
+    /// the closure's result); no attribute can reword a lifetime error.
+    /// Return an owned value, or use [`state`](Co::state), whose borrow
+    /// lasts until the next use of `co`:
+    ///
+    /// ```compile_fail
+    /// use coshare::Stage;
+    ///
+    /// let mut stage = Stage::new(vec![1, 2, 3]);
+    /// stage.spawn(|co, ()| {
+    ///     let first = co.with_state(|v| &mut v[0]); // error: lifetime may not live long enough
+    ///     *first += 1;
+    ///     co.suspend(())
+    /// });
     /// ```
     ///
     /// # Panics
@@ -170,11 +190,11 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
     /// resumer's, and suspends as usual.
     ///
     /// ```
-    /// use coshare::{Co, Eff, Resumed, Stage, Yields};
+    /// use coshare::{Resumed, Stage};
     ///
     /// let mut stage = Stage::new(());
     /// let h = stage
-    ///     .spawn(|co: &mut Co<(), u32, u32>, first: u32| -> Eff<Yields, &'static str> {
+    ///     .spawn(|co, first: u32| {
     ///         let second = co.suspend(first * 10)?;
     ///         assert_eq!(second, 7);
     ///         Ok("done")
@@ -197,13 +217,13 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
     /// that gives the input back.
     ///
     /// ```
-    /// use coshare::{Co, Eff, Resumed, Stage, Yields};
+    /// use coshare::{Co, Resumed, Stage};
     ///
     /// let mut stage = Stage::new(Vec::<&str>::new());
     /// let parent = stage
-    ///     .spawn(|co: &mut Co<Vec<&'static str>>, ()| -> Eff<Yields, ()> {
+    ///     .spawn(|co: &mut Co<_>, ()| {
     ///         let child = co
-    ///             .spawn(|co: &mut Co<Vec<&'static str>, (), u8>, ()| -> Eff<Yields, ()> {
+    ///             .spawn(|co, ()| {
     ///                 co.state().push("child");
     ///                 co.suspend(1)?;
     ///                 Ok(())
@@ -247,12 +267,11 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
     /// the cancellation runs as one started while the thread panics.
     ///
     /// ```
-    /// use coshare::{Co, Eff, Handle, Stage, Yields};
+    /// use coshare::{Co, Stage};
     ///
-    /// type Log = Vec<&'static str>;
-    /// let mut stage = Stage::new(Log::new());
-    /// let worker: Handle<(), (), ()> = stage
-    ///     .spawn(|co: &mut Co<Log>, ()| {
+    /// let mut stage = Stage::new(Vec::<&str>::new());
+    /// let worker = stage
+    ///     .spawn(|co, ()| {
     ///         let woke = co.suspend(());
     ///         co.state().push(if woke.is_err() { "worker: interrupted" } else { "worker: woke" });
     ///         woke
@@ -260,7 +279,8 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
     ///     .unwrap();
     /// stage.resume(worker, ()).unwrap();
     /// let boss = stage
-    ///     .spawn(move |co: &mut Co<Log>, ()| {
+    ///     // It never suspends, so `Co<_>` says its yield type: the default, `()`.
+    ///     .spawn(move |co: &mut Co<_>, ()| {
     ///         let value = co.cancel(worker)?.unwrap();
     ///         co.state().push("boss: cancelled the worker");
     ///         Ok(value)

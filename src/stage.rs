@@ -97,7 +97,7 @@ impl StageBuilder {
 /// enforces both.
 ///
 /// ```
-/// use coshare::{Co, Eff, Resumed, Stage, Yields};
+/// use coshare::{Resumed, Stage};
 ///
 /// #[derive(Default)]
 /// struct Counter {
@@ -105,8 +105,11 @@ impl StageBuilder {
 /// }
 ///
 /// let mut stage = Stage::new(Counter::default());
+/// // The body's types are inferred: the state from the stage, the input from
+/// // the pattern `mut event: &str`, the yields from `suspend`'s argument, the
+/// // return value from `Ok(())`.
 /// let h = stage
-///     .spawn(|co: &mut Co<Counter, &'static str, u32>, mut event| -> Eff<Yields, ()> {
+///     .spawn(|co, mut event: &'static str| {
 ///         while event != "stop" {
 ///             let seen = co.with_state(|s| {
 ///                 s.events += 1;
@@ -156,7 +159,9 @@ impl<S: 'static> Stage<S> {
     }
 
     /// Runs `f` on the shared state. `f` cannot reach the stage, so it cannot
-    /// resume anything.
+    /// resume anything. What `f` returns cannot borrow from the state (see
+    /// [`Co::with_state`]); use [`state`](Stage::state) for a borrow that
+    /// lasts until the next use of the stage.
     #[inline]
     pub fn with_state<T>(&mut self, f: impl FnOnce(&mut S) -> T) -> T {
         f(self.owner.state())
@@ -215,10 +220,12 @@ impl<S: 'static> Stage<S> {
     /// or the handle is stale or from another stage.
     ///
     /// ```
-    /// use coshare::{Co, Eff, ErrorKind, Stage, Yields};
+    /// use coshare::{Co, ErrorKind, Stage};
     ///
     /// let mut stage = Stage::new(());
-    /// let h = stage.spawn(|_: &mut Co<(), u8>, x: u8| -> Eff<Yields, u8> { Ok(x) }).unwrap();
+    /// // A body that never suspends names its yield type: `Co<_, u8>` is
+    /// // `Co<_, u8, ()>`, with the default.
+    /// let h = stage.spawn(|_: &mut Co<_, u8>, x| Ok(x)).unwrap();
     /// assert_eq!(stage.resume(h, 1).unwrap().returned(), Some(1));
     /// let err = stage.resume(h, 2).unwrap_err();
     /// assert_eq!(err.kind(), ErrorKind::Finished);
@@ -250,11 +257,11 @@ impl<S: 'static> Stage<S> {
     /// interrupt by returning `Ok`, `None` otherwise.
     ///
     /// ```
-    /// use coshare::{Co, Eff, ErrorKind, Stage, Yields};
+    /// use coshare::{ErrorKind, Stage};
     ///
     /// let mut stage = Stage::new(Vec::<&str>::new());
     /// let h = stage
-    ///     .spawn(|co: &mut Co<Vec<&'static str>>, ()| -> Eff<Yields, ()> {
+    ///     .spawn(|co, ()| {
     ///         co.state().push("started");
     ///         let r = co.suspend(());
     ///         co.state().push(if r.is_err() { "interrupted" } else { "resumed" });
@@ -310,8 +317,8 @@ impl<S: 'static> Stage<S> {
     /// nothing unwinds. Cancellation itself needs no unwinding as long as
     /// the body returns after its interrupt (the usual `?`), so `cancel` and
     /// dropping the stage work as above. A body that ignores its interrupt
-    /// cannot be unwound by force: the process aborts at its next yield
-    /// point, as it would on a panic.
+    /// cannot be unwound by force: at its next yield point the process
+    /// stops, with a panic message that says so.
     pub fn cancel<I, Y, R>(&mut self, handle: Handle<I, Y, R>) -> Result<Option<R>, Error> {
         self.owner.cancel(handle.raw())
     }
@@ -339,12 +346,12 @@ impl<S: 'static> Stage<S> {
     /// [`StageBuilder::max_pooled_stacks`]`(0)` while measuring.
     ///
     /// ```
-    /// use coshare::{Co, Eff, SpawnOptions, StageBuilder, Yields};
+    /// use coshare::{SpawnOptions, StageBuilder};
     ///
     /// let mut stage = StageBuilder::new().max_pooled_stacks(0).build(());
     /// let options = SpawnOptions::new().stack_size(100_000);
     /// let h = stage
-    ///     .spawn_with(&options, |co: &mut Co<()>, ()| -> Eff<Yields, ()> {
+    ///     .spawn_with(&options, |co, ()| {
     ///         let mut buffer = [1u8; 20_000];
     ///         std::hint::black_box(&mut buffer);
     ///         co.suspend(())?;
