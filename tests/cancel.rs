@@ -624,3 +624,50 @@ fn a_coroutine_cancelling_another_while_it_unwinds_ends_a_body_that_ignores_its_
     );
     assert_eq!(stage.stats().live, 0);
 }
+
+/// A teardown during a panic, where the coroutine's cleanup panics too and
+/// a destructor then suspends (twice) while that second panic unwinds the
+/// coroutine: each yield point gets `Err(Interrupt)`, the destructor
+/// finishes, and the process does not abort.
+#[test]
+fn teardown_during_a_panic_with_cleanup_that_panics_and_suspends_ends() {
+    struct SuspendTwiceOnDrop<'a>(&'a mut Co<()>, Log);
+    impl Drop for SuspendTwiceOnDrop<'_> {
+        fn drop(&mut self) {
+            for _ in 0..2 {
+                let r = self.0.suspend(());
+                self.1
+                    .push(format!("destructor suspend: err = {}", r.is_err()));
+            }
+            self.1.push("destructor done");
+        }
+    }
+    let log = Log::new();
+    let inner = log.clone();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let mut stage = Stage::new(());
+        let h = stage
+            .spawn(move |co: &mut Co<()>, ()| -> Eff<Yields, ()> {
+                if co.suspend(()).is_err() {
+                    let _guard = SuspendTwiceOnDrop(co, inner);
+                    panic!("cleanup fails");
+                }
+                Ok(())
+            })
+            .unwrap();
+        stage.resume(h, ()).unwrap();
+        panic!("main fails with the stage alive");
+    }));
+    assert_eq!(
+        panic_message(&*outcome.unwrap_err()),
+        "main fails with the stage alive"
+    );
+    assert_eq!(
+        log.take(),
+        [
+            "destructor suspend: err = true",
+            "destructor suspend: err = true",
+            "destructor done"
+        ]
+    );
+}
