@@ -24,9 +24,9 @@ use crate::thread_bound::ThreadBound;
 /// # Variance
 ///
 /// `Handle` is invariant in `I`, `Y` and `R` (it wraps the core's
-/// `RawHandle`, whose marker is `PhantomData<fn((I, Y, R)) -> (I, Y, R)>`), so no
-/// subtyping coercion can make a handle claim other payload types than the
-/// coroutine has.
+/// `RawHandle`, whose marker is `PhantomData<fn((I, Y, R)) -> (I, Y, R)>`),
+/// so no subtyping coercion can make a handle claim other payload types
+/// than the coroutine has.
 pub struct Handle<I, Y, R> {
     raw: RawHandle<I, Y, R>,
     /// Keeps the handle on its stage's thread; what a compile error names.

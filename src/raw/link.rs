@@ -4,6 +4,7 @@ use std::ptr::{self, NonNull};
 
 use corosensei::Yielder;
 
+use super::Invariant;
 use super::handle::{RawHandle, StageId};
 use super::slot::{SlotRef, status, tag};
 use super::stage_core::Core;
@@ -26,9 +27,9 @@ pub(crate) struct Link<S, I, Y> {
     /// frame, below this `Link`.
     yielder: NonNull<Yielder<Wake<I>, Y>>,
     id: CoroutineId,
-    /// `fn((S, I, Y)) -> (S, I, Y)`: invariant in all three. Not what
-    /// keeps the link on its thread: see the `Send` impl below.
-    marker: std::marker::PhantomData<fn((S, I, Y)) -> (S, I, Y)>,
+    /// Invariant in all three. Not what keeps the link on its thread: see
+    /// the `Send` impl below.
+    marker: Invariant<(S, I, Y)>,
 }
 
 // SAFETY: a `Link` is only ever the field of a `Co`, which holds a

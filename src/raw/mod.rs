@@ -124,6 +124,11 @@
 //! has no handle, uses the `teardown` function pointer stored with the body
 //! by the same spawn.
 
+/// A marker that makes a type invariant in `T`, as `PhantomData<*mut T>`
+/// would, but is `Send` and `Sync` (see Layering: what keeps the public
+/// types on their thread is their `ThreadBound` marker).
+type Invariant<T> = std::marker::PhantomData<fn(T) -> T>;
+
 mod handle;
 mod link;
 mod overflow;

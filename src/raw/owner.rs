@@ -5,6 +5,7 @@ use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr::{self, NonNull};
 
+use super::Invariant;
 use super::handle::{RawHandle, StageId, foreign_stage};
 use super::overflow;
 use super::slot::{Table, status, tag, tag_status};
@@ -26,9 +27,9 @@ pub(crate) struct Owner<S: 'static> {
     /// The core's stage id, kept here too so that checking a handle reads
     /// no memory behind `core`.
     stage: StageId,
-    /// `fn(S) -> S`: invariant in `S`. Not what keeps the owner on its
-    /// thread: see the `Send` impl below.
-    marker: std::marker::PhantomData<fn(S) -> S>,
+    /// Invariant in `S`. Not what keeps the owner on its thread: see the
+    /// `Send` impl below.
+    marker: Invariant<S>,
 }
 
 // SAFETY: an `Owner` is only ever the field of a `Stage`, which holds a
