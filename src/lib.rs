@@ -70,7 +70,7 @@ pub use stats::{StackUsage, Stats};
 ///   `fields` and their `with_*` forms, on the stage and on `co`.
 /// * [`EffExt`](crate::effect::EffExt) and
 ///   [`PureExt`](crate::effect::PureExt): `then`, `widen` and
-///   `into_value` on [`Eff`](crate::Eff).
+///   `into_value` on [`Eff`].
 pub mod prelude {
     #[doc(no_inline)]
     pub use crate::effect::{EffExt, PureExt};

@@ -1,6 +1,7 @@
 //! [`SpawnOptions`]: per-coroutine settings.
 
-/// Per-coroutine settings for [`Stage::spawn_with`] and [`Co::spawn_with`].
+/// Per-coroutine settings for [`Stage::spawn_with`](crate::Stage::spawn_with)
+/// and [`Co::spawn_with`](crate::Co::spawn_with).
 ///
 /// ```
 /// use coshare::SpawnOptions;

@@ -1,7 +1,7 @@
 //! [`Resumed`]: what a resume produced.
 
 /// What a resume produced: the value the coroutine passed to
-/// [`Co::suspend`], or the value its body returned.
+/// [`Co::suspend`](crate::Co::suspend), or the value its body returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Resumed<Yield, Return> {
     /// The coroutine suspended itself with this value.
