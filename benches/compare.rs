@@ -47,7 +47,7 @@ use std::time::{Duration, Instant, SystemTime};
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, ScopedCoroutine, Yielder};
 use coshare::driver::{Driver, DriverBuilder, Sender, Task};
-use coshare::prelude::*;
+use coshare::parts::IndexedPartAccess;
 use coshare::{
     Co, CoroutineShareable, DEFAULT_STACK_SIZE, Eff, ErrorKind, Label, Resumed, Stage,
     StageBuilder, Yields,

@@ -223,7 +223,7 @@ fn with_state(mut stage: Stage<Counters>) -> Stage<Counters> {
 #[bench::n(setup = parts_stage)]
 fn part_access(mut stage: Stage<Parts>) -> Stage<Parts> {
     for _ in 0..N {
-        bump(black_box(&mut stage).part::<Counters, _>(), black_box(1));
+        bump(black_box(&mut stage).part::<Counters>(), black_box(1));
     }
     stage
 }
@@ -281,7 +281,11 @@ const RING: usize = 503;
 fn ring() -> (Driver<u64>, Sender<u64>) {
     let mut driver = DriverBuilder::new()
         .virtual_clock()
-        .stage(StageBuilder::new().stack_size(16 * 1024).expect("a valid size"))
+        .stage(
+            StageBuilder::new()
+                .stack_size(16 * 1024)
+                .expect("a valid size"),
+        )
         .build(0u64);
     let channels: Vec<_> = (0..RING)
         .map(|_| driver.handle().channel::<u64>(1))

@@ -36,9 +36,15 @@ fn expected(hops: u64) -> u64 {
 fn driver(hops: u64) -> (u64, f64) {
     let mut driver = DriverBuilder::new()
         .virtual_clock()
-        .stage(StageBuilder::new().stack_size(16 * 1024).expect("a valid size"))
+        .stage(
+            StageBuilder::new()
+                .stack_size(16 * 1024)
+                .expect("a valid size"),
+        )
         .build(0u64);
-    let channels: Vec<_> = (0..RING).map(|_| driver.handle().channel::<u64>(1)).collect();
+    let channels: Vec<_> = (0..RING)
+        .map(|_| driver.handle().channel::<u64>(1))
+        .collect();
     let first = channels[0].0.clone();
     let senders: Vec<_> = channels.iter().map(|(tx, _)| tx.clone()).collect();
     for (id, (_, mut rx)) in channels.into_iter().enumerate() {
@@ -73,12 +79,14 @@ fn stage(hops: u64) -> (u64, f64) {
     let ring: Vec<_> = (0..RING)
         .map(|id| {
             stage
-                .spawn(move |co: &mut Co<(), u64, u64>, mut token| -> Eff<Yields, u64> {
-                    while token != 0 {
-                        token = co.suspend(token - 1)?;
-                    }
-                    Ok(id as u64 + 1)
-                })
+                .spawn(
+                    move |co: &mut Co<(), u64, u64>, mut token| -> Eff<Yields, u64> {
+                        while token != 0 {
+                            token = co.suspend(token - 1)?;
+                        }
+                        Ok(id as u64 + 1)
+                    },
+                )
                 .expect("spawn")
         })
         .collect();
@@ -124,7 +132,10 @@ fn tokio(hops: u64) -> (u64, f64) {
         }
         drop(senders);
         let start = Instant::now();
-        first.send(black_box(hops)).await.expect("room for the token");
+        first
+            .send(black_box(hops))
+            .await
+            .expect("room for the token");
         let answer = done_rx.recv().await.expect("an answer");
         let elapsed = start.elapsed();
         (answer, elapsed.as_nanos() as f64 / hops as f64)

@@ -39,8 +39,11 @@ type LogName = Label!(log);
 
 /// Appends to the part named `log`, whatever the state. By name, because a
 /// state may have other `Vec<String>` parts (the game has `players`).
-fn note<I>(access: &mut impl StateAccess<State: HasField<LogName, Vec<String>, I>>, line: String) {
-    access.field::<LogName, _, _>().push(line);
+fn note<I>(
+    access: &mut impl StateAccess<State: HasField<LogName, I, Value = Vec<String>>>,
+    line: String,
+) {
+    access.field::<LogName>().push(line);
 }
 
 /// The parts `submit` borrows together, by name.
@@ -49,10 +52,12 @@ type QueueAndLog = HList![Label!(jobs), LogName];
 /// Queues a job and logs it, borrowing the `jobs` and `log` parts at once;
 /// works from the main stack and from coroutines.
 fn submit<I>(
-    access: &mut impl StateAccess<State: HasFields<QueueAndLog, HList![JobQueue, Vec<String>], I>>,
+    access: &mut impl StateAccess<
+        State: HasFields<QueueAndLog, I, Values = HList![JobQueue, Vec<String>]>,
+    >,
     what: &str,
 ) {
-    let hlist_pat![queue, log] = access.fields::<QueueAndLog, _, _>();
+    let hlist_pat![queue, log] = access.fields::<QueueAndLog>();
     queue.next_id += 1;
     queue.waiting.push_back((queue.next_id, what.to_owned()));
     log.push(format!("queued #{}: {what}", queue.next_id));
@@ -62,12 +67,12 @@ fn submit<I>(
 /// jobs, suspends when there are none, and stops after an idle turn.
 fn worker<S, Q, L>(co: &mut Co<S>, (): ()) -> Eff<Yields, u32>
 where
-    S: HasPart<JobQueue, Q> + HasField<LogName, Vec<String>, L>,
+    S: HasPart<JobQueue, Q> + HasField<LogName, L, Value = Vec<String>>,
 {
     let mut ran = 0;
     loop {
         // The queue borrow ends on this line, before any yield point.
-        let next = co.part::<JobQueue, _>().waiting.pop_front();
+        let next = co.part::<JobQueue>().waiting.pop_front();
         match next {
             Some((id, what)) => {
                 note(co, format!("worker ran #{id}: {what}"));
@@ -99,10 +104,10 @@ struct Scheduler {
 }
 
 fn print_log<I>(
-    access: &mut impl StateAccess<State: HasField<LogName, Vec<String>, I>>,
+    access: &mut impl StateAccess<State: HasField<LogName, I, Value = Vec<String>>>,
     tag: &str,
 ) {
-    for line in access.field::<LogName, _, _>().drain(..) {
+    for line in access.field::<LogName>().drain(..) {
         println!("[{tag}] {line}");
     }
 }
@@ -115,10 +120,9 @@ fn main() {
             |co: &mut Co<GameServer, String>, first: String| -> Eff<Yields, ()> {
                 let mut name = first;
                 loop {
-                    co.field::<Label!(players), Vec<String>, _>()
-                        .push(name.clone());
+                    co.field::<Label!(players)>().push(name.clone());
                     note(co, format!("{name} joined"));
-                    if let [a, b] = co.field::<Label!(players), Vec<String>, _>().as_slice() {
+                    if let [a, b] = co.field::<Label!(players)>().as_slice() {
                         let what = format!("start a match for {a} and {b}");
                         submit(co, &what);
                         return Ok(());
@@ -141,7 +145,7 @@ fn main() {
     submit(&mut sched, "back up saves");
     let sched_worker = sched.spawn(worker).unwrap();
     let done = sched.resume(sched_worker, ()).unwrap().returned();
-    *sched.part::<u32, _>() += done.unwrap_or(0);
+    *sched.part::<u32>() += done.unwrap_or(0);
     print_log(&mut sched, "sched");
 
     let matches = game.state().jobs.next_id;

@@ -21,7 +21,7 @@ pub(crate) mod sealed {
 /// point.
 ///
 /// ```
-/// use coshare::{Co, Eff, Stage, StateAccess, Yields};
+/// use coshare::{Co, Stage, StateAccess};
 ///
 /// fn bump(access: &mut impl StateAccess<State = u32>) -> u32 {
 ///     let n = access.state();
@@ -31,7 +31,7 @@ pub(crate) mod sealed {
 ///
 /// let mut stage = Stage::new(0u32);
 /// let h = stage
-///     .spawn(|co: &mut Co<u32>, ()| -> Eff<Yields, u32> { Ok(bump(co)) })
+///     .spawn(|co: &mut Co<_>, ()| Ok(bump(co)))
 ///     .unwrap();
 /// assert_eq!(bump(&mut stage), 1);
 /// assert_eq!(stage.resume(h, ()).unwrap().returned(), Some(2));

@@ -3,9 +3,16 @@
 
 use static_assertions::{assert_eq_size, assert_impl_all, assert_not_impl_any};
 
+use crate::thread_bound::ThreadBound;
 use crate::{
     Co, Eff, Error, Handle, Interrupt, Pure, ResumeError, Resumed, SpawnError, Stage, Yields,
 };
+
+// The marker that keeps them there costs nothing, and is the reason a
+// compile error names (the pointers of the trusted core are not).
+assert_not_impl_any!(ThreadBound: Send, Sync);
+assert_eq_size!(ThreadBound, ());
+assert_impl_all!(crate::raw::RawHandle<u8, u8, u8>: Send, Sync);
 
 // G8: single-threaded by type, even when the state itself is `Send + Sync`.
 assert_not_impl_any!(Stage<u32>: Send, Sync);
@@ -21,6 +28,10 @@ assert_not_impl_any!(Stage<u32>: Clone, Default);
 // generation, and the slot's address for a lookup-free resume).
 assert_impl_all!(Handle<u8, u8, u8>: Copy, Clone, Eq, std::hash::Hash, std::fmt::Debug);
 assert_eq_size!(Handle<u8, u8, u8>, [u64; 3]);
+
+// An interrupt cannot be duplicated: a coroutine that ends its own
+// cancellation with it keeps no spare to forge another one with.
+assert_not_impl_any!(Interrupt<Yields>: Clone, Copy, Default);
 
 // Effects are free: interrupts are zero-sized.
 assert_eq_size!(Interrupt<Yields>, ());

@@ -8,6 +8,7 @@ use crate::handle::Handle;
 use crate::options::SpawnOptions;
 use crate::raw::{Body, Link};
 use crate::resumed::Resumed;
+use crate::thread_bound::ThreadBound;
 
 /// The capability a coroutine body receives: access to the shared state
 /// `S`, and the right to yield.
@@ -26,10 +27,10 @@ use crate::resumed::Resumed;
 /// any such reference that is still alive at a yield point:
 ///
 /// ```compile_fail
-/// use coshare::{Co, Eff, Stage, Yields};
+/// use coshare::Stage;
 ///
 /// let mut stage = Stage::new(vec![1, 2, 3]);
-/// stage.spawn(|co: &mut Co<Vec<i32>>, ()| -> Eff<Yields, ()> {
+/// stage.spawn(|co, ()| {
 ///     let first = &co.state()[0];
 ///     co.suspend(())?; // error[E0499]: cannot borrow `*co` as mutable more than once
 ///     println!("{first}");
@@ -41,14 +42,14 @@ use crate::resumed::Resumed;
 /// taking it again after the yield point is fine:
 ///
 /// ```
-/// use coshare::{Co, Eff, Stage, Yields};
+/// use coshare::Stage;
 ///
 /// let mut stage = Stage::new(vec![1, 2, 3]);
 /// let h = stage
-///     .spawn(|co: &mut Co<Vec<i32>>, ()| -> Eff<Yields, i32> {
+///     .spawn(|co, ()| {
 ///         co.state().push(4);
 ///         co.suspend(())?;
-///         Ok(co.state().iter().sum())
+///         Ok(co.state().iter().sum::<i32>())
 ///     })
 ///     .unwrap();
 /// stage.resume(h, ()).unwrap();
@@ -60,6 +61,8 @@ use crate::resumed::Resumed;
 /// the crate, and is invariant in `S`, `I` and `Y`.
 pub struct Co<S: 'static, I: 'static = (), Y: 'static = ()> {
     link: Link<S, I, Y>,
+    /// Keeps `co` on its stage's thread; what a compile error names.
+    _thread: ThreadBound,
 }
 
 /// A user's coroutine body as the core runs it: the core hands it the
@@ -75,7 +78,10 @@ where
 {
     #[inline]
     fn run(self, link: Link<S, I, Y>, input: I) -> Eff<Yields, R> {
-        let mut co = Co { link };
+        let mut co = Co {
+            link,
+            _thread: ThreadBound::new(),
+        };
         (self.0)(&mut co, input)
     }
 }
@@ -96,11 +102,11 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
     /// The shared state, borrowed until the next use of `co`.
     ///
     /// ```
-    /// use coshare::{Co, Eff, Stage, Yields};
+    /// use coshare::Stage;
     ///
     /// let mut stage = Stage::new(String::new());
     /// let h = stage
-    ///     .spawn(|co: &mut Co<String>, ()| -> Eff<Yields, ()> {
+    ///     .spawn(|co, ()| {
     ///         let s = co.state();
     ///         s.push_str("hello");
     ///         s.push(' ');
@@ -122,11 +128,11 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
     /// by this call), so it cannot yield: it is pure.
     ///
     /// ```
-    /// use coshare::{Co, Eff, Stage, Yields};
+    /// use coshare::Stage;
     ///
     /// let mut stage = Stage::new(0u64);
     /// let h = stage
-    ///     .spawn(|co: &mut Co<u64>, ()| -> Eff<Yields, u64> {
+    ///     .spawn(|co: &mut coshare::Co<u64>, ()| {
     ///         let before = co.with_state(|n| {
     ///             *n += 1;
     ///             *n
@@ -135,6 +141,26 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
     ///     })
     ///     .unwrap();
     /// assert_eq!(stage.resume(h, ()).unwrap().returned(), Some(1));
+    /// ```
+    ///
+    /// What `f` returns cannot borrow from the state: the borrow ends when
+    /// `with_state` returns. A closure that returns a reference into the
+    /// state is rejected, and rustc words it as a lifetime error ("lifetime
+    /// may not live long enough: returning this value requires that `'1`
+    /// must outlive `'2`", where `'1` is the borrow of the state and `'2`
+    /// the closure's result); no attribute can reword a lifetime error.
+    /// Return an owned value, or use [`state`](Co::state), whose borrow
+    /// lasts until the next use of `co`:
+    ///
+    /// ```compile_fail
+    /// use coshare::Stage;
+    ///
+    /// let mut stage = Stage::new(vec![1, 2, 3]);
+    /// stage.spawn(|co, ()| {
+    ///     let first = co.with_state(|v| &mut v[0]); // error: lifetime may not live long enough
+    ///     *first += 1;
+    ///     co.suspend(())
+    /// });
     /// ```
     ///
     /// # Panics
@@ -152,17 +178,23 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
     /// Returns `Err(Interrupt)` if the coroutine is cancelled while
     /// suspended here; return it with `?` so the body unwinds normally. A
     /// body that ignores the interrupt and suspends again is unwound by force
-    /// (its destructors still run). While a cancelled coroutine is unwinding
-    /// (from a panic, or by force), this returns `Err` at once: the canceller
-    /// answers it without running anything else, so a destructor can use
-    /// `co` and finish.
+    /// (its destructors still run); see [`Stage::cancel`](crate::Stage::cancel).
+    ///
+    /// While the coroutine unwinds (from its own panic, or by force during a
+    /// cancellation), this does not suspend: it drops `value` and returns
+    /// `Err(Interrupt)` at once, so a destructor that uses `co` can finish,
+    /// and the resumer never gets control in the middle of an unwinding.
+    /// The one exception: if the thread was already panicking when this
+    /// coroutine was resumed (its resumer is a destructor running during an
+    /// unwind), the coroutine cannot tell its own unwinding from its
+    /// resumer's, and suspends as usual.
     ///
     /// ```
-    /// use coshare::{Co, Eff, Resumed, Stage, Yields};
+    /// use coshare::{Resumed, Stage};
     ///
     /// let mut stage = Stage::new(());
     /// let h = stage
-    ///     .spawn(|co: &mut Co<(), u32, u32>, first: u32| -> Eff<Yields, &'static str> {
+    ///     .spawn(|co, first: u32| {
     ///         let second = co.suspend(first * 10)?;
     ///         assert_eq!(second, 7);
     ///         Ok("done")
@@ -185,13 +217,13 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
     /// that gives the input back.
     ///
     /// ```
-    /// use coshare::{Co, Eff, Resumed, Stage, Yields};
+    /// use coshare::{Co, Resumed, Stage};
     ///
     /// let mut stage = Stage::new(Vec::<&str>::new());
     /// let parent = stage
-    ///     .spawn(|co: &mut Co<Vec<&'static str>>, ()| -> Eff<Yields, ()> {
+    ///     .spawn(|co: &mut Co<_>, ()| {
     ///         let child = co
-    ///             .spawn(|co: &mut Co<Vec<&'static str>, (), u8>, ()| -> Eff<Yields, ()> {
+    ///             .spawn(|co, ()| {
     ///                 co.state().push("child");
     ///                 co.suspend(1)?;
     ///                 Ok(())
@@ -224,7 +256,39 @@ impl<S: 'static, I: 'static, Y: 'static> Co<S, I, Y> {
     /// Cancels another coroutine of the same stage: its pending yield point
     /// returns `Err(Interrupt)` and it unwinds, on top of this coroutine. A
     /// yield point. Returns the body's value if it handled the interrupt and
-    /// returned one, `None` otherwise. See [`Stage::cancel`](crate::Stage::cancel).
+    /// returned one, `None` otherwise.
+    ///
+    /// Everything [`Stage::cancel`](crate::Stage::cancel) says holds here:
+    /// a body that ignores its interrupt is unwound by force, a panic in the
+    /// cancelled coroutine's cleanup (or in a destructor of a value it
+    /// yields) propagates out of this call once the cancellation is over
+    /// and every frame was unwound, and if this coroutine is itself
+    /// unwinding (a destructor cancels another coroutine during a panic),
+    /// the cancellation runs as one started while the thread panics.
+    ///
+    /// ```
+    /// use coshare::{Co, Stage};
+    ///
+    /// let mut stage = Stage::new(Vec::<&str>::new());
+    /// let worker = stage
+    ///     .spawn(|co, ()| {
+    ///         let woke = co.suspend(());
+    ///         co.state().push(if woke.is_err() { "worker: interrupted" } else { "worker: woke" });
+    ///         woke
+    ///     })
+    ///     .unwrap();
+    /// stage.resume(worker, ()).unwrap();
+    /// let boss = stage
+    ///     // It never suspends, so `Co<_>` says its yield type: the default, `()`.
+    ///     .spawn(move |co: &mut Co<_>, ()| {
+    ///         let value = co.cancel(worker)?.unwrap();
+    ///         co.state().push("boss: cancelled the worker");
+    ///         Ok(value)
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(stage.resume(boss, ()).unwrap().returned(), Some(None));
+    /// assert_eq!(stage.state(), &["worker: interrupted", "boss: cancelled the worker"]);
+    /// ```
     pub fn cancel<I2, Y2, R2>(
         &mut self,
         handle: Handle<I2, Y2, R2>,

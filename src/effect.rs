@@ -1,4 +1,4 @@
-//! Effect markers: yield risk as a type.
+//! Effects: yield risk as a type.
 //!
 //! Every operation that can switch stacks returns [`Eff<Yields, T>`](Eff);
 //! a computation that cannot returns `T` or [`Eff<Pure, T>`](Eff). Because
@@ -23,13 +23,20 @@
 //! }
 //! ```
 //!
-//! Effects also exist as [`typenum`] bits ([`Effect::Bit`]), so combinators
-//! that are polymorphic in the effect compute the effect of their result at
-//! the type level: [`Join<E1, E2>`] is the effect of running an `E1`
-//! computation and then an `E2` one.
+//! [`Eff`], [`Pure`], [`Yields`] and [`Interrupt`] are what signatures
+//! spell; the crate root exports them. The rest of this module is the
+//! algebra for code that is polymorphic in the effect, which few programs
+//! need: effects also exist as [`typenum`] bits ([`Effect::Bit`]), so a
+//! combinator computes the effect of its result at the type level:
+//! [`Join<E1, E2>`] is the effect of running an `E1` computation and then
+//! an `E2` one, and [`SubEffect`] says which interrupts convert into which.
+//! The methods [`EffExt::then`], [`EffExt::widen`] and
+//! [`PureExt::into_value`] come with `use coshare::prelude::*;`.
 //!
 //! ```
-//! use coshare::{Eff, EffExt, Join, Pure, PureExt, Yields};
+//! use coshare::effect::Join;
+//! use coshare::prelude::*;
+//! use coshare::{Eff, Pure, Yields};
 //! use static_assertions::assert_type_eq_all;
 //!
 //! assert_type_eq_all!(Join<Pure, Pure>, Pure);
@@ -39,6 +46,39 @@
 //! let a: Eff<Pure, u32> = Ok(20);
 //! let b: Eff<Pure, u32> = a.then(|x| Ok::<_, coshare::Interrupt<Pure>>(x + 1));
 //! assert_eq!(b.into_value(), 21);
+//! ```
+//!
+//! An effect-polymorphic helper: its result may yield exactly when its
+//! argument may, which the compiler checks where it is used.
+//!
+//! ```
+//! use coshare::effect::{Effect, Join, JoinEffect, SubEffect};
+//! use coshare::prelude::*;
+//! use coshare::{Co, Eff, Pure, Stage, Yields};
+//!
+//! /// Validates `reading`, after whatever produced it: pure only if that was.
+//! fn checked<E>(reading: Eff<E, i32>) -> Eff<Join<E, Pure>, u32>
+//! where
+//!     E: Effect + JoinEffect<Pure> + SubEffect<Join<E, Pure>>,
+//!     Pure: SubEffect<Join<E, Pure>>,
+//! {
+//!     reading.then(|value| Ok::<_, coshare::Interrupt<Pure>>(value.unsigned_abs()))
+//! }
+//!
+//! // From a pure source the result is pure: no `?` needed, none possible.
+//! let pure: Eff<Pure, u32> = checked(Ok::<i32, coshare::Interrupt<Pure>>(-4));
+//! assert_eq!(pure.into_value(), 4);
+//!
+//! // From a yield point the result may yield, and `?` passes a cancellation on.
+//! let mut stage = Stage::new(());
+//! let h = stage
+//!     .spawn(|co: &mut Co<(), i32>, first| {
+//!         let next: Eff<Yields, u32> = checked(co.suspend(()));
+//!         Ok(first.unsigned_abs() + next?)
+//!     })
+//!     .unwrap();
+//! stage.resume(h, -1).unwrap();
+//! assert_eq!(stage.resume(h, -2).unwrap().returned(), Some(3));
 //! ```
 
 use core::convert::Infallible;
@@ -183,11 +223,32 @@ impl SubEffect<Yields> for Yields {
 ///
 /// * `Interrupt<Pure>` has no values.
 /// * `Interrupt<Yields>`: the coroutine is being cancelled. Only the crate
-///   creates one, at the yield point where the cancellation arrives. Return
-///   it (usually with `?`) so that the body unwinds normally.
+///   creates one, at the yield point where the cancellation arrives (or at
+///   a yield point reached while the coroutine unwinds, which cannot
+///   suspend). Return it (usually with `?`) so that the body unwinds
+///   normally.
 ///
-/// An `Interrupt` cannot be created outside the crate.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+/// An `Interrupt` cannot be created outside the crate, and it is neither
+/// `Copy` nor `Clone`: a coroutine that receives one can return it or keep
+/// it, not both, so it cannot end its own cancellation and keep a spare
+/// to end another coroutine with later. Moving one out of the coroutine
+/// that received it (through the state, say) and returning it from a
+/// coroutine that is not being cancelled is caught when that coroutine
+/// returns: the resume panics with a message that says so.
+///
+/// ```compile_fail,E0382
+/// use coshare::{Co, Eff, Interrupt, Stage, Yields};
+///
+/// let mut stage = Stage::new(None::<Interrupt<Yields>>);
+/// stage.spawn(|co: &mut Co<Option<Interrupt<Yields>>>, ()| -> Eff<Yields, ()> {
+///     if let Err(interrupt) = co.suspend(()) {
+///         *co.state() = Some(interrupt); // moved into the state...
+///         return Err(interrupt); // ...so it cannot end this cancellation too
+///     }
+///     Ok(())
+/// });
+/// ```
+#[derive(PartialEq, Eq, Hash)]
 pub struct Interrupt<E: Effect> {
     witness: E::Witness,
 }
@@ -256,7 +317,8 @@ pub trait EffExt<E: Effect, T>: Sized {
     /// the two effects: pure only if both are pure.
     ///
     /// ```
-    /// use coshare::{Eff, EffExt, Interrupt, Pure, Yields};
+    /// use coshare::prelude::*;
+    /// use coshare::{Eff, Interrupt, Pure, Yields};
     ///
     /// let pure: Eff<Pure, u8> = Ok(1);
     /// // A pure step followed by a (possibly) yielding one may yield.
@@ -274,7 +336,8 @@ pub trait EffExt<E: Effect, T>: Sized {
     /// Treats this result as having the larger effect `Of`.
     ///
     /// ```
-    /// use coshare::{Eff, EffExt, Pure, Yields};
+    /// use coshare::prelude::*;
+    /// use coshare::{Eff, Pure, Yields};
     ///
     /// let pure: Eff<Pure, u8> = Ok(1);
     /// let widened: Eff<Yields, u8> = pure.widen();
@@ -313,7 +376,8 @@ pub trait PureExt<T> {
     /// Returns the value. Never fails: `Interrupt<Pure>` has no values.
     ///
     /// ```
-    /// use coshare::{Eff, Pure, PureExt};
+    /// use coshare::prelude::*;
+    /// use coshare::{Eff, Pure};
     ///
     /// fn double(x: u32) -> Eff<Pure, u32> {
     ///     Ok(x * 2)

@@ -5,6 +5,7 @@ use std::hash::{Hash, Hasher};
 
 use crate::error::CoroutineId;
 use crate::raw::RawHandle;
+use crate::thread_bound::ThreadBound;
 
 /// A typed handle to a coroutine that takes inputs `I`, yields `Y` and
 /// returns `R`.
@@ -23,17 +24,22 @@ use crate::raw::RawHandle;
 /// # Variance
 ///
 /// `Handle` is invariant in `I`, `Y` and `R` (it wraps the core's
-/// `RawHandle`, whose marker is `PhantomData<*mut (I, Y, R)>`), so no
-/// subtyping coercion can make a handle claim other payload types than the
-/// coroutine has.
+/// `RawHandle`, whose marker is `PhantomData<fn((I, Y, R)) -> (I, Y, R)>`),
+/// so no subtyping coercion can make a handle claim other payload types
+/// than the coroutine has.
 pub struct Handle<I, Y, R> {
     raw: RawHandle<I, Y, R>,
+    /// Keeps the handle on its stage's thread; what a compile error names.
+    _thread: ThreadBound,
 }
 
 impl<I, Y, R> Handle<I, Y, R> {
     #[inline]
     pub(crate) fn from_raw(raw: RawHandle<I, Y, R>) -> Self {
-        Handle { raw }
+        Handle {
+            raw,
+            _thread: ThreadBound::new(),
+        }
     }
 
     #[inline]

@@ -8,8 +8,8 @@ pub const MAX_STACK_SIZE: usize = 1 << 30;
 /// coroutine touches take memory.
 pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 
-/// Per-coroutine settings for [`Stage::spawn_with`](crate::Stage::spawn_with) and
-/// [`Co::spawn_with`](crate::Co::spawn_with).
+/// Per-coroutine settings for [`Stage::spawn_with`](crate::Stage::spawn_with)
+/// and [`Co::spawn_with`](crate::Co::spawn_with).
 ///
 /// ```
 /// use coshare::SpawnOptions;

@@ -10,6 +10,7 @@ use crate::options::{DEFAULT_STACK_SIZE, SpawnOptions};
 use crate::raw::{self, CoreConfig, Owner};
 use crate::resumed::Resumed;
 use crate::stats::{StackUsage, Stats};
+use crate::thread_bound::ThreadBound;
 
 /// Settings for a new [`Stage`].
 ///
@@ -75,6 +76,7 @@ impl StageBuilder {
     /// Creates the stage, owning `state`.
     pub fn build<S: 'static>(self, state: S) -> Stage<S> {
         Stage {
+            _thread: ThreadBound::new(),
             owner: Owner::new(
                 state,
                 CoreConfig {
@@ -95,7 +97,7 @@ impl StageBuilder {
 /// enforces both.
 ///
 /// ```
-/// use coshare::{Co, Eff, Resumed, Stage, Yields};
+/// use coshare::{Resumed, Stage};
 ///
 /// #[derive(Default)]
 /// struct Counter {
@@ -103,8 +105,11 @@ impl StageBuilder {
 /// }
 ///
 /// let mut stage = Stage::new(Counter::default());
+/// // The body's types are inferred: the state from the stage, the input from
+/// // the pattern `mut event: &str`, the yields from `suspend`'s argument, the
+/// // return value from `Ok(())`.
 /// let h = stage
-///     .spawn(|co: &mut Co<Counter, &'static str, u32>, mut event| -> Eff<Yields, ()> {
+///     .spawn(|co, mut event: &'static str| {
 ///         while event != "stop" {
 ///             let seen = co.with_state(|s| {
 ///                 s.events += 1;
@@ -125,15 +130,20 @@ impl StageBuilder {
 /// # Dropping
 ///
 /// Dropping the stage cancels every live coroutine in slot order (including
-/// any spawned by cleanup code while tearing down), then drops the state.
-/// Cleanup code may still use the state. If cleanup code panics, the other
-/// coroutines are still torn down and the state dropped; then the first panic
-/// is resumed (unless the thread is already panicking). Use
+/// any spawned by cleanup code while tearing down), each as
+/// [`cancel`](Stage::cancel) does, then drops the state. Cleanup code may
+/// still use the state. If cleanup code panics, the other coroutines are
+/// still torn down and the state dropped; then the first panic is resumed
+/// (unless the thread is already panicking). A stage dropped while the
+/// thread panics tears down the same way, within the bounds that `cancel`
+/// documents for that case, so the drop always ends. Use
 /// [`into_state`](Stage::into_state) to keep the state.
 ///
 /// `Stage` is `!Send` and `!Sync`, and invariant in `S`.
 pub struct Stage<S: 'static> {
     owner: Owner<S>,
+    /// Keeps the stage on its thread; what a compile error names.
+    _thread: ThreadBound,
 }
 
 impl<S: 'static> Stage<S> {
@@ -149,7 +159,9 @@ impl<S: 'static> Stage<S> {
     }
 
     /// Runs `f` on the shared state. `f` cannot reach the stage, so it cannot
-    /// resume anything.
+    /// resume anything. What `f` returns cannot borrow from the state (see
+    /// [`Co::with_state`]); use [`state`](Stage::state) for a borrow that
+    /// lasts until the next use of the stage.
     #[inline]
     pub fn with_state<T>(&mut self, f: impl FnOnce(&mut S) -> T) -> T {
         f(self.owner.state())
@@ -208,10 +220,12 @@ impl<S: 'static> Stage<S> {
     /// or the handle is stale or from another stage.
     ///
     /// ```
-    /// use coshare::{Co, Eff, ErrorKind, Stage, Yields};
+    /// use coshare::{Co, ErrorKind, Stage};
     ///
     /// let mut stage = Stage::new(());
-    /// let h = stage.spawn(|_: &mut Co<(), u8>, x: u8| -> Eff<Yields, u8> { Ok(x) }).unwrap();
+    /// // A body that never suspends names its yield type: `Co<_, u8>` is
+    /// // `Co<_, u8, ()>`, with the default.
+    /// let h = stage.spawn(|_: &mut Co<_, u8>, x| Ok(x)).unwrap();
     /// assert_eq!(stage.resume(h, 1).unwrap().returned(), Some(1));
     /// let err = stage.resume(h, 2).unwrap_err();
     /// assert_eq!(err.kind(), ErrorKind::Finished);
@@ -243,11 +257,11 @@ impl<S: 'static> Stage<S> {
     /// interrupt by returning `Ok`, `None` otherwise.
     ///
     /// ```
-    /// use coshare::{Co, Eff, ErrorKind, Stage, Yields};
+    /// use coshare::{ErrorKind, Stage};
     ///
     /// let mut stage = Stage::new(Vec::<&str>::new());
     /// let h = stage
-    ///     .spawn(|co: &mut Co<Vec<&'static str>>, ()| -> Eff<Yields, ()> {
+    ///     .spawn(|co, ()| {
     ///         co.state().push("started");
     ///         let r = co.suspend(());
     ///         co.state().push(if r.is_err() { "interrupted" } else { "resumed" });
@@ -261,10 +275,50 @@ impl<S: 'static> Stage<S> {
     /// assert_eq!(stage.resume(h, ()).unwrap_err().kind(), ErrorKind::Cancelled);
     /// ```
     ///
+    /// # A body that ignores its interrupt
+    ///
+    /// Every yield point the coroutine reaches after its interrupt is
+    /// answered by the canceller, with nothing else running in between:
+    ///
+    /// * Normally the next one unwinds the coroutine by force: it unwinds
+    ///   from that yield point like a panic that no hook reports, every
+    ///   destructor on its stack runs, and the cancellation ends as if the
+    ///   body had returned `Err(Interrupt)`. A body that catches that
+    ///   unwinding (with `catch_unwind`) and suspends again is unwound again.
+    /// * If the thread is already panicking when the cancellation starts (a
+    ///   destructor calls `cancel`, or the stage is dropped, while the
+    ///   thread unwinds), the coroutine's yield points cannot tell the
+    ///   thread's unwinding from one of their own, during which unwinding
+    ///   by force would abort the process. So the next 16 yield points
+    ///   return `Err(Interrupt)` again, which lets cleanup code that
+    ///   suspends a few times finish, and the 17th unwinds the coroutine by
+    ///   force, as above. Such a body thus runs up to 16 more times round
+    ///   its loop, and then its destructors run; the cancellation always
+    ///   ends.
+    ///
+    /// While the coroutine unwinds, its yield points return `Err` at once
+    /// and do not reach the canceller (see [`Co::suspend`]).
+    ///
     /// # Panics
     ///
-    /// A panic raised by the coroutine's cleanup propagates out of this call;
-    /// the coroutine is then marked as panicked.
+    /// A panic raised by the coroutine's cleanup propagates out of this
+    /// call; so does a panic raised by the destructor of a value the
+    /// coroutine yields during the cancellation (the canceller drops such
+    /// values), but only once the cancellation is over: the coroutine is
+    /// still unwound, every destructor on its stack runs, and its stack is
+    /// reused. If both panic, the first panic propagates and the other
+    /// payload is dropped. The coroutine is then marked as panicked. The
+    /// same holds for a never-started body whose captured values panic when
+    /// dropped.
+    ///
+    /// # Without unwinding
+    ///
+    /// With `panic = "abort"`, a panic anywhere ends the process, and
+    /// nothing unwinds. Cancellation itself needs no unwinding as long as
+    /// the body returns after its interrupt (the usual `?`), so `cancel` and
+    /// dropping the stage work as above. A body that ignores its interrupt
+    /// cannot be unwound by force: at its next yield point the process
+    /// stops, with a panic message that says so.
     pub fn cancel<I, Y, R>(&mut self, handle: Handle<I, Y, R>) -> Result<Option<R>, Error> {
         self.owner.cancel(handle.raw())
     }
@@ -292,12 +346,12 @@ impl<S: 'static> Stage<S> {
     /// [`StageBuilder::max_pooled_stacks`]`(0)` while measuring.
     ///
     /// ```
-    /// use coshare::{Co, Eff, SpawnOptions, StageBuilder, Yields};
+    /// use coshare::{SpawnOptions, StageBuilder};
     ///
     /// let mut stage = StageBuilder::new().max_pooled_stacks(0).build(());
     /// let options = SpawnOptions::new().stack_size(100_000);
     /// let h = stage
-    ///     .spawn_with(&options, |co: &mut Co<()>, ()| -> Eff<Yields, ()> {
+    ///     .spawn_with(&options, |co, ()| {
     ///         let mut buffer = [1u8; 20_000];
     ///         std::hint::black_box(&mut buffer);
     ///         co.suspend(())?;

@@ -18,7 +18,8 @@ pub struct Stats {
     pub process_stack_limit: usize,
 }
 
-/// How much of its stack a coroutine has used. See [`Stage::stack_usage`](crate::Stage::stack_usage).
+/// How much of its stack a coroutine has used. See
+/// [`Stage::stack_usage`](crate::Stage::stack_usage).
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StackUsage {

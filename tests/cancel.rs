@@ -4,9 +4,11 @@
 mod auxiliary;
 
 use std::any::Any;
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::rc::Rc;
 
-use auxiliary::{DropCounter, Log, LogOnDrop};
+use auxiliary::{DropCounter, Log, LogOnDrop, panic_message};
 use coshare::{Co, Eff, ErrorKind, Handle, Resumed, Stage, Yields};
 
 #[test]
@@ -493,4 +495,179 @@ fn a_body_that_catches_its_forced_unwind_and_returns_gives_its_value() {
     stage.resume(h, ()).unwrap();
     assert_eq!(stage.cancel(h).unwrap(), Some("caught"));
     assert_eq!(stage.stats().live, 0);
+}
+
+/// What the body below does after its interrupt: counts its trips round the
+/// loop, and gives up by itself only if nothing ends it (before teardown
+/// was bounded, a teardown during a panic answered it for ever).
+fn ignoring_body<S: 'static>(
+    trips: Rc<Cell<u32>>,
+    token: auxiliary::Token,
+) -> impl FnOnce(&mut Co<S>, ()) -> Eff<Yields, ()> {
+    move |co, ()| {
+        let _token = token;
+        loop {
+            let _ = co.suspend(()); // ignores every interrupt
+            trips.set(trips.get() + 1);
+            if trips.get() > 1_000_000 {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Trips the body makes when it is cancelled while the thread panics: one
+/// after its interrupt, then one for each of the 16 further answers, then
+/// the forced unwind.
+const TRIPS_WHILE_PANICKING: u32 = 17;
+
+/// A stage dropped while the main stack unwinds, with a body that ignores
+/// its interrupt and suspends again: the teardown ends, the body is
+/// unwound by force after a bounded number of answered yield points, and
+/// its destructors run.
+#[test]
+fn dropping_the_stage_during_a_panic_ends_a_body_that_ignores_its_interrupt() {
+    let drops = DropCounter::new();
+    let trips = Rc::new(Cell::new(0));
+    let body = ignoring_body(trips.clone(), drops.token());
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let mut stage = Stage::new(());
+        let h = stage.spawn(body).unwrap();
+        stage.resume(h, ()).unwrap();
+        panic!("main fails with the stage alive");
+    }));
+    assert_eq!(
+        panic_message(&*outcome.unwrap_err()),
+        "main fails with the stage alive"
+    );
+    assert_eq!(trips.get(), TRIPS_WHILE_PANICKING);
+    assert_eq!(drops.drops(), 1, "the body's frames were unwound");
+}
+
+/// The same through `Stage::cancel`, called by a destructor while the main
+/// stack unwinds.
+#[test]
+fn cancelling_during_a_panic_ends_a_body_that_ignores_its_interrupt() {
+    struct CancelOnDrop<'a> {
+        stage: &'a mut Stage<()>,
+        handle: Handle<(), (), ()>,
+        result: &'a Cell<Option<Option<()>>>,
+    }
+    impl Drop for CancelOnDrop<'_> {
+        fn drop(&mut self) {
+            self.result
+                .set(Some(self.stage.cancel(self.handle).unwrap()));
+        }
+    }
+    let drops = DropCounter::new();
+    let trips = Rc::new(Cell::new(0));
+    let result = Cell::new(None);
+    let mut stage = Stage::new(());
+    let h = stage
+        .spawn(ignoring_body(trips.clone(), drops.token()))
+        .unwrap();
+    stage.resume(h, ()).unwrap();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let _guard = CancelOnDrop {
+            stage: &mut stage,
+            handle: h,
+            result: &result,
+        };
+        panic!("main fails while the guard is alive");
+    }));
+    assert!(outcome.is_err());
+    assert_eq!(result.get(), Some(None));
+    assert_eq!(trips.get(), TRIPS_WHILE_PANICKING);
+    assert_eq!(drops.drops(), 1);
+    assert_eq!(stage.check(h).unwrap_err().kind(), ErrorKind::Cancelled);
+    assert_eq!(stage.stats().live, 0);
+}
+
+/// The same through `Co::cancel`, called by a destructor of a coroutine
+/// that unwinds from its own panic.
+#[test]
+fn a_coroutine_cancelling_another_while_it_unwinds_ends_a_body_that_ignores_its_interrupt() {
+    type Victim = Option<Handle<(), (), ()>>;
+    struct CancelOnDrop<'a>(&'a mut Co<Victim>, Rc<Cell<Option<Option<()>>>>);
+    impl Drop for CancelOnDrop<'_> {
+        fn drop(&mut self) {
+            let victim = self.0.state().take().expect("a victim");
+            if let Ok(Ok(value)) = self.0.cancel(victim) {
+                self.1.set(Some(value));
+            }
+        }
+    }
+    let drops = DropCounter::new();
+    let trips = Rc::new(Cell::new(0));
+    let result = Rc::new(Cell::new(None));
+    let mut stage = Stage::new(None);
+    let victim = stage
+        .spawn(ignoring_body(trips.clone(), drops.token()))
+        .unwrap();
+    stage.resume(victim, ()).unwrap();
+    *stage.state() = Some(victim);
+    let seen = result.clone();
+    let canceller = stage
+        .spawn(move |co: &mut Co<Victim>, ()| -> Eff<Yields, ()> {
+            let _guard = CancelOnDrop(co, seen);
+            panic!("the canceller fails");
+        })
+        .unwrap();
+    let payload = catch_unwind(AssertUnwindSafe(|| stage.resume(canceller, ()))).unwrap_err();
+    assert_eq!(panic_message(&*payload), "the canceller fails");
+    assert_eq!(result.get(), Some(None));
+    assert_eq!(trips.get(), TRIPS_WHILE_PANICKING);
+    assert_eq!(drops.drops(), 1);
+    assert_eq!(
+        stage.check(victim).unwrap_err().kind(),
+        ErrorKind::Cancelled
+    );
+    assert_eq!(stage.stats().live, 0);
+}
+
+/// A teardown during a panic, where the coroutine's cleanup panics too and
+/// a destructor then suspends (twice) while that second panic unwinds the
+/// coroutine: each yield point gets `Err(Interrupt)`, the destructor
+/// finishes, and the process does not abort.
+#[test]
+fn teardown_during_a_panic_with_cleanup_that_panics_and_suspends_ends() {
+    struct SuspendTwiceOnDrop<'a>(&'a mut Co<()>, Log);
+    impl Drop for SuspendTwiceOnDrop<'_> {
+        fn drop(&mut self) {
+            for _ in 0..2 {
+                let r = self.0.suspend(());
+                self.1
+                    .push(format!("destructor suspend: err = {}", r.is_err()));
+            }
+            self.1.push("destructor done");
+        }
+    }
+    let log = Log::new();
+    let inner = log.clone();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let mut stage = Stage::new(());
+        let h = stage
+            .spawn(move |co: &mut Co<()>, ()| -> Eff<Yields, ()> {
+                if co.suspend(()).is_err() {
+                    let _guard = SuspendTwiceOnDrop(co, inner);
+                    panic!("cleanup fails");
+                }
+                Ok(())
+            })
+            .unwrap();
+        stage.resume(h, ()).unwrap();
+        panic!("main fails with the stage alive");
+    }));
+    assert_eq!(
+        panic_message(&*outcome.unwrap_err()),
+        "main fails with the stage alive"
+    );
+    assert_eq!(
+        log.take(),
+        [
+            "destructor suspend: err = true",
+            "destructor suspend: err = true",
+            "destructor done"
+        ]
+    );
 }

@@ -37,16 +37,19 @@ struct Scheduler {
 // Helpers written once, against any state with the parts they need.
 
 fn enqueue<I>(access: &mut impl StateAccess<State: HasPart<JobQueue, I>>, job: u32) {
-    access.part::<JobQueue, _>().0.push(job);
+    access.part::<JobQueue>().0.push(job);
 }
 
-fn log<I>(access: &mut impl StateAccess<State: HasField<Label!(log), Log, I>>, line: String) {
-    access.field::<Label!(log), _, _>().0.push(line);
+fn log<I>(
+    access: &mut impl StateAccess<State: HasField<Label!(log), I, Value = Log>>,
+    line: String,
+) {
+    access.field::<Label!(log)>().0.push(line);
 }
 
 /// Moves one job to the log; both parts are borrowed at once.
 fn run_one<I>(access: &mut impl StateAccess<State: HasParts<HList![JobQueue, Log], I>>) -> bool {
-    let hlist_pat![jobs, log] = access.parts::<HList![JobQueue, Log], _>();
+    let hlist_pat![jobs, log] = access.parts::<HList![JobQueue, Log]>();
     match jobs.0.pop() {
         Some(job) => {
             log.0.push(format!("ran {job}"));
@@ -59,7 +62,7 @@ fn run_one<I>(access: &mut impl StateAccess<State: HasParts<HList![JobQueue, Log
 /// A yielding helper: waits until the queue has a job.
 fn next_job<S: HasPart<JobQueue, I>, I, In: 'static>(co: &mut Co<S, In>) -> Eff<Yields, u32> {
     loop {
-        if let Some(job) = co.part::<JobQueue, _>().0.pop() {
+        if let Some(job) = co.part::<JobQueue>().0.pop() {
             return Ok(job);
         }
         co.suspend(())?;
@@ -71,16 +74,16 @@ fn parts_by_type_from_the_stage_and_a_coroutine() {
     let mut stage = Stage::new(GameServer::default());
     let h = stage
         .spawn(|co: &mut Co<GameServer>, ()| -> Eff<Yields, u64> {
-            co.part::<Vec<String>, _>().push("ann".into());
-            *co.part::<u64, _>() += 1;
+            co.part::<Vec<String>>().push("ann".into());
+            *co.part::<u64>() += 1;
             co.suspend(())?;
             // The main stack had its turn; borrow again after the yield point.
             co.with_part(|players: &mut Vec<String>| players.push("bob".into()));
-            Ok(*co.part::<u64, _>())
+            Ok(*co.part::<u64>())
         })
         .unwrap();
     assert!(stage.resume(h, ()).unwrap().is_yield());
-    *stage.part::<u64, _>() += 10;
+    *stage.part::<u64>() += 10;
     stage.with_part(|players: &mut Vec<String>| players.push("cid".into()));
     assert_eq!(stage.resume(h, ()).unwrap().returned(), Some(11));
     assert_eq!(stage.state().players, ["ann", "cid", "bob"]);
@@ -91,17 +94,15 @@ fn parts_by_name_from_the_stage_and_a_coroutine() {
     let mut stage = Stage::new(GameServer::default());
     let h = stage
         .spawn(|co: &mut Co<GameServer>, ()| -> Eff<Yields, ()> {
-            co.field::<Label!(players), _, _>().push("ann".into());
+            co.field::<Label!(players)>().push("ann".into());
             co.suspend(())?;
-            let n = co.with_field::<Label!(players), _, _, _>(|p: &mut Vec<String>| p.len());
-            *co.field::<Label!(tick), _, _>() = n as u64;
+            let n = co.with_field::<Label!(players), _>(|p: &mut Vec<String>| p.len());
+            *co.field::<Label!(tick)>() = n as u64;
             Ok(())
         })
         .unwrap();
     stage.resume(h, ()).unwrap();
-    stage
-        .field::<Label!(players), Vec<String>, _>()
-        .push("bob".into());
+    stage.field::<Label!(players)>().push("bob".into());
     stage.resume(h, ()).unwrap();
     assert_eq!(stage.state().tick, 2);
 }
@@ -112,7 +113,7 @@ fn distinct_parts_are_borrowed_at_once() {
     let h = stage
         .spawn(|co: &mut Co<GameServer>, ()| -> Eff<Yields, ()> {
             loop {
-                let hlist_pat![jobs, log, tick] = co.parts::<HList![JobQueue, Log, u64], _>();
+                let hlist_pat![jobs, log, tick] = co.parts::<HList![JobQueue, Log, u64]>();
                 *tick += 1;
                 for job in jobs.0.drain(..) {
                     log.0.push(format!("tick {tick}: job {job}"));
@@ -121,23 +122,24 @@ fn distinct_parts_are_borrowed_at_once() {
             }
         })
         .unwrap();
-    stage.part::<JobQueue, _>().0.extend([1, 2]);
+    stage.part::<JobQueue>().0.extend([1, 2]);
     stage.resume(h, ()).unwrap();
-    stage.with_parts::<HList![Log, JobQueue], _, _>(|hlist_pat![log, jobs]| {
+    stage.with_parts::<HList![Log, JobQueue], _>(|hlist_pat![log, jobs]| {
         log.0.push("main".into());
         jobs.0.push(3);
     });
     stage.resume(h, ()).unwrap();
-    let hlist_pat![log, players] = stage.fields::<HList![Label!(log), Label!(players)], _, _>();
+    let hlist_pat![log, players] = stage.fields::<HList![Label!(log), Label!(players)]>();
     players.push(log.0.len().to_string());
     assert_eq!(
         stage.state().log.0,
         ["tick 1: job 1", "tick 1: job 2", "main", "tick 2: job 3"]
     );
     assert_eq!(stage.state().players, ["4"]);
-    let total = stage.with_fields::<HList![Label!(tick), Label!(jobs)], _, _, _>(
-        |hlist_pat![tick, jobs]| *tick + jobs.0.len() as u64,
-    );
+    let total =
+        stage.with_fields::<HList![Label!(tick), Label!(jobs)], _>(|hlist_pat![tick, jobs]| {
+            *tick + jobs.0.len() as u64
+        });
     assert_eq!(total, 2);
 }
 
@@ -188,9 +190,9 @@ fn a_part_is_the_field_itself() {
     // Zero cost, observed from the outside: the part is the field, not a
     // copy or a wrapper (the same address), and taking it is plain borrowing.
     let mut stage = Stage::new(GameServer::default());
-    let by_type: *const JobQueue = stage.part::<JobQueue, _>();
-    let by_name: *const JobQueue = stage.field::<Label!(jobs), _, _>();
-    let hlist_pat![in_list] = stage.parts::<HList![JobQueue], _>();
+    let by_type: *const JobQueue = stage.part::<JobQueue>();
+    let by_name: *const JobQueue = stage.field::<Label!(jobs)>();
+    let hlist_pat![in_list] = stage.parts::<HList![JobQueue]>();
     let in_list: *const JobQueue = in_list;
     let field: *const JobQueue = &stage.state().jobs;
     assert_eq!(by_type, field);
@@ -214,18 +216,17 @@ fn fields_with_equal_types_are_told_apart_by_name() {
 
     fn count<I>(
         access: &mut impl StateAccess<
-            State: HasFields<HList![Label!(sent), Label!(errors)], HList![u32, u32], I>,
+            State: HasFields<HList![Label!(sent), Label!(errors)], I, Values = HList![u32, u32]>,
         >,
     ) {
-        let hlist_pat![sent, errors] =
-            access.fields::<HList![Label!(sent), Label!(errors)], _, _>();
+        let hlist_pat![sent, errors] = access.fields::<HList![Label!(sent), Label!(errors)]>();
         *sent += 1;
         *errors += 2;
     }
 
     let mut stage = Stage::new(Link::default());
     count(&mut stage);
-    *stage.field::<Label!(received), _, _>() += 3;
+    *stage.field::<Label!(received)>() += 3;
     let link = stage.state();
     assert_eq!((link.sent, link.received, link.errors), (1, 3, 2));
 }
@@ -243,10 +244,7 @@ fn tuple_unit_and_empty_structs() {
 
     let mut stage = Stage::new(Pair(JobQueue::default(), Log::default()));
     enqueue(&mut stage, 4);
-    stage
-        .field::<Label!(_1), Log, _>()
-        .0
-        .push("by index".into());
+    stage.field::<Label!(_1)>().0.push("by index".into());
     assert!(run_one(&mut stage));
     assert_eq!(stage.state().1.0, ["by index", "ran 4"]);
 
@@ -269,7 +267,7 @@ fn generic_structs() {
     }
 
     fn push<T: Copy + 'static, const N: usize>(co: &mut Co<Ring<T, N>>, value: T) {
-        let hlist_pat![slots, next] = co.parts::<HList![[Option<T>; N], usize], _>();
+        let hlist_pat![slots, next] = co.parts::<HList![[Option<T>; N], usize]>();
         slots[*next % N] = Some(value);
         *next += 1;
     }
@@ -291,7 +289,7 @@ fn generic_structs() {
         .unwrap();
     while stage.resume(h, ()).unwrap().is_yield() {}
     assert_eq!(stage.state().slots, [Some('c'), Some('b')]);
-    assert_eq!(stage.part::<JobQueue, _>().0, [97, 98, 99]);
+    assert_eq!(stage.part::<JobQueue>().0, [97, 98, 99]);
 }
 
 #[test]
@@ -310,8 +308,8 @@ fn attributes_and_cfg_on_fields() {
     }
 
     let mut stage = Stage::new(Tagged::default());
-    *stage.field::<Label!(r#type), _, _>() = 7;
-    *stage.part::<u8, _>() = 1;
+    *stage.field::<Label!(r#type)>() = 7;
+    *stage.part::<u8>() = 1;
     let hlist_pat![a, ty] = stage.state().parts_mut();
     assert_eq!((*a, *ty), (1, 7));
 }
@@ -350,7 +348,7 @@ mod hygiene {
             jobs: Vec::new(),
             result: (),
         });
-        stage.field::<Label!(jobs), _, _>().push(1);
+        stage.field::<Label!(jobs)>().push(1);
         assert_eq!(stage.state().jobs, [1]);
     }
 }
@@ -373,7 +371,7 @@ mod shadowed_crate_name {
     #[test]
     fn expansion_ignores_a_local_coshare_module() {
         let mut stage = ::coshare::Stage::new(Jobs { jobs: Vec::new() });
-        stage.part::<Vec<u32>, _>().push(1);
+        stage.part::<Vec<u32>>().push(1);
         assert_eq!(stage.state().jobs, [1]);
     }
 }
@@ -396,8 +394,8 @@ mod renamed {
     #[test]
     fn crate_path_option() {
         let mut stage = inner::Stage::new(Counter { hits: 0 });
-        *stage.field::<inner::Label!(hits), _, _>() += 1;
-        *stage.part::<u64, _>() += 1;
+        *stage.field::<inner::Label!(hits)>() += 1;
+        *stage.part::<u64>() += 1;
         assert_eq!(stage.state().hits, 2);
     }
 }
@@ -416,7 +414,7 @@ mod no_unsafe {
     #[test]
     fn derive_under_forbid_unsafe_code() {
         let mut stage = Stage::new(Safe { value: 1 });
-        *stage.part::<i32, _>() += 1;
+        *stage.part::<i32>() += 1;
         assert_eq!(stage.state().value, 2);
     }
 }
@@ -475,6 +473,6 @@ pub mod strict {
 #[test]
 fn strict_module_works() {
     let mut stage = Stage::new(strict::Strict::<u8>::new("s".into()));
-    stage.part::<Vec<u8>, _>().push(1);
+    stage.part::<Vec<u8>>().push(1);
     assert_eq!(stage.state().items(), [1]);
 }

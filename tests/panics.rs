@@ -5,6 +5,7 @@
 mod auxiliary;
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::Mutex;
 
 use auxiliary::{DropCounter, Log, LogOnDrop, panic_message};
 use coshare::{Co, Eff, ErrorKind, Resumed, Stage, Yields};
@@ -233,7 +234,12 @@ fn a_panic_in_a_destructor_of_a_never_started_body_is_contained() {
     let payload = catch_unwind(AssertUnwindSafe(|| stage.cancel(h))).unwrap_err();
     assert_eq!(panic_message(&*payload), "capture drop panicked");
     assert_eq!(stage.check(h).unwrap_err().kind(), ErrorKind::Panicked);
-    assert_eq!(stage.stats().live, 0);
+    let stats = stage.stats();
+    assert_eq!(
+        (stats.live, stats.pooled_stacks),
+        (0, 1),
+        "its stack is kept"
+    );
     // Still usable.
     let h2 = stage
         .spawn(|_: &mut Co<()>, ()| -> Eff<Yields, u8> { Ok(1) })
@@ -267,4 +273,157 @@ fn an_interrupt_smuggled_out_of_a_cancelled_coroutine_is_a_documented_panic() {
     assert!(panic_message(&*payload).contains("although it was not cancelled"));
     assert_eq!(stage.check(thief).unwrap_err().kind(), ErrorKind::Panicked);
     assert_eq!(stage.stats().live, 0);
+}
+
+/// Suspends from its destructor and records what the yield point returned.
+struct SuspendOnDrop<'a>(&'a mut Co<Vec<&'static str>>);
+
+impl Drop for SuspendOnDrop<'_> {
+    fn drop(&mut self) {
+        let r = self.0.suspend(());
+        self.0.state().push(if r.is_err() {
+            "drop: interrupted"
+        } else {
+            "drop: resumed"
+        });
+    }
+}
+
+/// A coroutine unwinding from its own panic cannot suspend: a destructor
+/// that tries gets `Err(Interrupt)` at once, the unwinding goes on, and the
+/// resumer receives the panic, never a yield from the middle of an unwind
+/// (in which it would see `thread::panicking()` and poison a `Mutex` it
+/// never panicked with).
+#[test]
+fn a_coroutine_unwinding_from_its_own_panic_does_not_suspend() {
+    let mut stage = Stage::new(Vec::new());
+    let h = stage
+        .spawn(|co: &mut Co<Vec<&'static str>>, ()| -> Eff<Yields, ()> {
+            let _guard = SuspendOnDrop(co);
+            panic!("boom");
+        })
+        .unwrap();
+    let lock = Mutex::new(());
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let resumed = stage.resume(h, ());
+        // The resumer's own code, after the resume returned.
+        let panicking = std::thread::panicking();
+        drop(lock.lock().unwrap());
+        (resumed.is_ok(), panicking)
+    }));
+    let payload = outcome.expect_err("the resumer receives the panic, not a yield");
+    assert_eq!(panic_message(&*payload), "boom");
+    assert!(!lock.is_poisoned());
+    assert_eq!(stage.state(), &["drop: interrupted"]);
+    assert_eq!(stage.check(h).unwrap_err().kind(), ErrorKind::Panicked);
+    assert_eq!(stage.stats().live, 0);
+}
+
+/// The same for a child resumed by another coroutine: the parent receives
+/// the panic.
+#[test]
+fn a_child_unwinding_from_its_own_panic_does_not_suspend_to_its_parent() {
+    let mut stage = Stage::new(Vec::new());
+    let parent = stage
+        .spawn(|co: &mut Co<Vec<&'static str>>, ()| -> Eff<Yields, ()> {
+            let child = co
+                .spawn(|co: &mut Co<Vec<&'static str>>, ()| -> Eff<Yields, ()> {
+                    let _guard = SuspendOnDrop(co);
+                    panic!("child fails");
+                })
+                .unwrap();
+            let caught = catch_unwind(AssertUnwindSafe(|| co.resume(child, ())));
+            co.state().push(match caught {
+                Err(_) => "parent: caught the panic",
+                Ok(_) => "parent: got control back",
+            });
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(stage.resume(parent, ()).unwrap(), Resumed::Return(()));
+    assert_eq!(
+        stage.state(),
+        &["drop: interrupted", "parent: caught the panic"]
+    );
+}
+
+/// A coroutine resumed by a destructor while the main stack unwinds is not
+/// unwinding itself: it suspends normally, and its resumer gets the yield.
+#[test]
+fn a_coroutine_resumed_during_an_unwind_suspends_normally() {
+    struct ResumeOnDrop<'a> {
+        stage: &'a mut Stage<u32>,
+        handle: coshare::Handle<(), u32, ()>,
+        got: &'a mut Vec<Resumed<u32, ()>>,
+    }
+    impl Drop for ResumeOnDrop<'_> {
+        fn drop(&mut self) {
+            for _ in 0..2 {
+                if let Ok(resumed) = self.stage.resume(self.handle, ()) {
+                    self.got.push(resumed);
+                }
+            }
+        }
+    }
+    let mut stage = Stage::new(0u32);
+    let h = stage
+        .spawn(|co: &mut Co<u32, (), u32>, ()| -> Eff<Yields, ()> {
+            loop {
+                *co.state() += 1;
+                let n = *co.state();
+                co.suspend(n)?;
+            }
+        })
+        .unwrap();
+    let mut got = Vec::new();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let _guard = ResumeOnDrop {
+            stage: &mut stage,
+            handle: h,
+            got: &mut got,
+        };
+        panic!("main fails");
+    }));
+    assert!(outcome.is_err());
+    assert_eq!(got, [Resumed::Yield(1), Resumed::Yield(2)]);
+    assert_eq!(stage.resume(h, ()).unwrap(), Resumed::Yield(3));
+}
+
+/// A value handed back by a yield point during a cancellation, whose
+/// destructor panics: the cancellation still unwinds the coroutine (its
+/// destructors run and its stack is reused), then the panic reaches the
+/// canceller.
+#[test]
+fn a_panicking_destructor_of_a_yielded_value_does_not_stop_the_cancellation() {
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("yielded value's drop panicked");
+        }
+    }
+    let drops = DropCounter::new();
+    let token = drops.token();
+    let mut stage = Stage::new(());
+    let h = stage
+        .spawn(
+            move |co: &mut Co<(), (), Option<PanicOnDrop>>, ()| -> Eff<Yields, ()> {
+                let _token = token;
+                let _ = co.suspend(None); // the interrupt, ignored
+                let _ = co.suspend(Some(PanicOnDrop)); // dropped by the canceller
+                let _ = co.suspend(None); // unwinds
+                unreachable!("unwound by force");
+            },
+        )
+        .unwrap();
+    assert!(matches!(stage.resume(h, ()), Ok(Resumed::Yield(None))));
+    let payload = catch_unwind(AssertUnwindSafe(|| stage.cancel(h))).unwrap_err();
+    assert_eq!(panic_message(&*payload), "yielded value's drop panicked");
+    assert_eq!(drops.drops(), 1, "the coroutine's frames were unwound");
+    assert_eq!(stage.check(h).unwrap_err().kind(), ErrorKind::Panicked);
+    let stats = stage.stats();
+    assert_eq!(
+        (stats.live, stats.pooled_stacks),
+        (0, 1),
+        "its stack is kept"
+    );
 }

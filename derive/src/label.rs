@@ -87,20 +87,54 @@ fn parse_label(input: TokenStream) -> syn::Result<TokenStream> {
         }
     }
     let rest: TokenStream = tokens.collect();
-    let ident: Ident = syn::parse2(rest.clone()).map_err(|_| {
-        syn::Error::new_spanned(
-            &rest,
-            "expected one field name, as in `Label!(jobs)`; \
-             the fields of a tuple struct are named `_0`, `_1`, ...",
-        )
-    })?;
+    let ident: Ident = syn::parse2(rest.clone()).map_err(|_| label_error(&rest))?;
     let chars = quote!(#krate::__private::chars);
     Ok(label_type(&chars, &ident, ident.span()))
+}
+
+/// Why `rest` is not one field name, in the terms of what it is.
+fn label_error(rest: &TokenStream) -> syn::Error {
+    let mut tokens = rest.clone().into_iter();
+    let one = match (tokens.next(), tokens.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
+    };
+    let message = match &one {
+        // A keyword: `Ident` does not parse it, `Ident::parse_any` does.
+        Some(TokenTree::Ident(keyword)) => format!(
+            "`{keyword}` is a keyword, so a field with that name is written `r#{keyword}`: \
+             name it as `Label!(r#{keyword})`"
+        ),
+        Some(TokenTree::Literal(literal))
+            if literal.to_string().bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            format!(
+                "a field of a tuple struct is named with an underscore: \
+                 write `Label!(_{literal})` for the field `.{literal}`"
+            )
+        }
+        _ => "expected one field name, as in `Label!(jobs)`".to_owned(),
+    };
+    syn::Error::new_spanned(rest, message)
 }
 
 #[cfg(test)]
 mod tests {
     use super::letters;
+
+    #[test]
+    fn errors_name_what_was_written() {
+        let message = |input: &str| {
+            super::label_macro(input.parse().unwrap())
+                .to_string()
+                .replace(" ", "")
+        };
+        assert!(message("crate;type").contains("`type`isakeyword"));
+        assert!(message("crate;type").contains("Label!(r#type)"));
+        assert!(message("crate;1").contains("Label!(_1)"));
+        assert!(message("crate;a,b").contains("expectedonefieldname"));
+        assert!(!message("crate;r#type").contains("compile_error"));
+    }
 
     #[test]
     fn encoding_matches_frunk() {

@@ -22,13 +22,13 @@ use proc_macro::TokenStream;
 ///
 /// /// Any state with a `JobQueue`, from the main stack or a coroutine.
 /// fn enqueue<I>(access: &mut impl StateAccess<State: HasPart<JobQueue, I>>, job: u32) {
-///     access.part::<JobQueue, _>().0.push(job);
+///     access.part::<JobQueue>().0.push(job);
 /// }
 ///
 /// /// A worker for any state with a `JobQueue`: waits while it is empty.
 /// fn next_job<S: HasPart<JobQueue, I>, I>(co: &mut Co<S>) -> Eff<Yields, u32> {
 ///     loop {
-///         if let Some(job) = co.part::<JobQueue, _>().0.pop() {
+///         if let Some(job) = co.part::<JobQueue>().0.pop() {
 ///             return Ok(job);
 ///         }
 ///         co.suspend(())?; // the queue borrow ended on the line above
@@ -46,7 +46,7 @@ use proc_macro::TokenStream;
 ///     .spawn(|co: &mut Co<Scheduler>, ()| -> Eff<Yields, ()> {
 ///         loop {
 ///             let job = next_job(co)?;
-///             co.part::<Vec<u32>, _>().push(job * 10);
+///             co.part::<Vec<u32>>().push(job * 10);
 ///         }
 ///     })
 ///     .unwrap();
@@ -59,16 +59,18 @@ use proc_macro::TokenStream;
 /// # What it generates
 ///
 /// For a struct with fields `a: A, b: B`, an impl of `CoroutineShareable`
-/// whose `PartsMut<'x>` is `HList![&'x mut A, &'x mut B]` and whose `Fields`
-/// is `HList![Field<Label!(a), A>, Field<Label!(b), B>]`; nothing else. The
-/// accessors come from `coshare::PartAccess` (in `coshare::prelude`):
+/// whose `PartsMut<'x>` is `HList![&'x mut A, &'x mut B]`, whose `Fields`
+/// is `HList![Field<Label!(a), A>, Field<Label!(b), B>]`, and whose
+/// `PartTypes` is `HList![A, B]` (with `Several<A>` for a type written on
+/// more than one field); nothing else. The accessors come from
+/// `coshare::prelude::PartAccess`:
 ///
 /// | by type | by name | returns |
 /// |---|---|---|
-/// | `part::<A, _>()` | `field::<Label!(a), _, _>()` | `&mut A` |
-/// | `with_part(\|a: &mut A\| ..)` | `with_field::<Label!(a), _, _, _>(\|a\| ..)` | the closure's value |
-/// | `parts::<HList![A, B], _>()` | `fields::<HList![Label!(a), Label!(b)], _, _>()` | `HList![&mut A, &mut B]` |
-/// | `with_parts::<HList![A, B], _, _>(\|hlist_pat![a, b]\| ..)` | `with_fields::<.., _, _, _>(..)` | the closure's value |
+/// | `part::<A>()` | `field::<Label!(a)>()` | `&mut A` |
+/// | `with_part(\|a: &mut A\| ..)` | `with_field::<Label!(a), _>(\|a\| ..)` | the closure's value |
+/// | `parts::<HList![A, B]>()` | `fields::<HList![Label!(a), Label!(b)]>()` | `HList![&mut A, &mut B]` |
+/// | `with_parts::<HList![A, B], _>(\|hlist_pat![a, b]\| ..)` | `with_fields::<.., _>(..)` | the closure's value |
 ///
 /// Each borrows the stage or `co` mutably, exactly like `state()`: a part
 /// cannot be alive at a yield point, and one call hands out each field at
@@ -89,8 +91,11 @@ use proc_macro::TokenStream;
 ///   that says why.
 ///
 /// Lookups by type need each looked-up type to appear once: with two fields
-/// of type `u32`, `part::<u32, _>()` is ambiguous (a "type annotations
-/// needed" error about `Index`); look those fields up by name.
+/// of type `u32`, `part::<u32>()` is an error that says so; look those
+/// fields up by name. (The derive compares types as written: if one type is
+/// spelled two ways, or is a type parameter that turns out to be another
+/// field's type, the lookup is ambiguous instead, a "type annotations
+/// needed" error.)
 ///
 /// # Attributes
 ///
@@ -108,7 +113,7 @@ use proc_macro::TokenStream;
 /// }
 /// # use cs::prelude::*;
 /// # let mut stage = cs::Stage::new(Game { round: 1 });
-/// # assert_eq!(*stage.part::<u32, _>(), 1);
+/// # assert_eq!(*stage.part::<u32>(), 1);
 /// ```
 ///
 /// There are no field attributes: to leave a field out of the parts,

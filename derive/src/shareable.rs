@@ -10,6 +10,8 @@
 //!     impl P::CoroutineShareable for Game {
 //!         type Fields = P::HCons<P::Field<(P::chars::j, ..), JobQueue>,
 //!                       P::HCons<P::Field<P::chars::t.., u64>, P::HNil>>;
+//!         type PartTypes = P::HCons<JobQueue, P::HCons<u64, P::HNil>>;
+//!             // a type written on two fields would be `P::Several<T>` at both
 //!         type PartsMut<'__coshare_parts> =
 //!             P::HCons<&'__coshare_parts mut JobQueue, ..>;
 //!         #[inline]
@@ -216,7 +218,20 @@ fn expand(input: &DeriveInput, fields: &Fields, options: &Options) -> TokenStrea
         })
         .collect();
 
+    // Types written the same way on more than one field: a lookup by type
+    // cannot choose between those fields, so `PartTypes` lists them as
+    // `Several<T>`, where such a lookup finds nothing and says so.
+    let spelled: Vec<String> = members
+        .iter()
+        .map(|(_, _, ty)| ty.to_token_stream().to_string())
+        .collect();
+    let several = |ty: &Type| {
+        let this = ty.to_token_stream().to_string();
+        spelled.iter().filter(|other| **other == this).count() > 1
+    };
+
     let mut fields_ty = quote_spanned!(call=> #private::HNil);
+    let mut types_ty = quote_spanned!(call=> #private::HNil);
     let mut parts_ty = quote_spanned!(call=> #private::HNil);
     let mut parts_expr = quote_spanned!(call=> #private::HNil);
     for (member, label_name, ty) in members.iter().rev() {
@@ -224,6 +239,12 @@ fn expand(input: &DeriveInput, fields: &Fields, options: &Options) -> TokenStrea
         fields_ty = quote_spanned!(call=>
             #private::HCons<#private::Field<#label, #ty>, #fields_ty>
         );
+        let by_type = if several(ty) {
+            quote_spanned!(call=> #private::Several<#ty>)
+        } else {
+            quote_spanned!(call=> #ty)
+        };
+        types_ty = quote_spanned!(call=> #private::HCons<#by_type, #types_ty>);
         parts_ty = quote_spanned!(call=> #private::HCons<&#lt mut #ty, #parts_ty>);
         parts_expr = quote_spanned!(call=>
             #private::HCons { head: &mut self.#member, tail: #parts_expr }
@@ -237,6 +258,7 @@ fn expand(input: &DeriveInput, fields: &Fields, options: &Options) -> TokenStrea
             #[automatically_derived]
             impl #impl_generics #private::CoroutineShareable for #name #ty_generics #where_clause {
                 type Fields = #fields_ty;
+                type PartTypes = #types_ty;
                 type PartsMut<#lt> = #parts_ty;
 
                 #[inline]

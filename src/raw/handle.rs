@@ -3,6 +3,7 @@
 use std::marker::PhantomData;
 use std::num::NonZeroU64;
 
+use super::invariant::Invariant;
 use super::slot::SlotRef;
 use crate::error::{CoroutineId, Detail, Error};
 
@@ -35,9 +36,12 @@ impl StageId {
 /// checks have passed (see the module docs). The public
 /// [`Handle`](crate::Handle) wraps it.
 ///
-/// Invariant in `I`, `Y` and `R` (the marker is `PhantomData<*mut (I, Y,
-/// R)>`): no subtyping coercion can make a handle claim other payload types
-/// than its coroutine has. `!Send` and `!Sync`, like the stage.
+/// Invariant in `I`, `Y` and `R` (the marker is `Invariant<(I, Y, R)>`, a
+/// `PhantomData<fn((I, Y, R)) -> (I, Y, R)>`): no subtyping coercion can
+/// make a handle claim other payload types than its coroutine has. `Send` and `Sync` as far as its
+/// own fields go (an address and two ids); the public
+/// [`Handle`](crate::Handle) that wraps it holds a `ThreadBound` marker,
+/// which keeps it on the stage's thread and is what a compile error names.
 pub(crate) struct RawHandle<I, Y, R> {
     pub(super) stage: StageId,
     pub(super) id: CoroutineId,
@@ -45,7 +49,7 @@ pub(crate) struct RawHandle<I, Y, R> {
     /// finds the slot without a lookup. Used only after `stage` has been
     /// checked against the stage it is given to.
     pub(super) slot: SlotRef,
-    marker: PhantomData<*mut (I, Y, R)>,
+    marker: Invariant<(I, Y, R)>,
 }
 
 impl<I, Y, R> RawHandle<I, Y, R> {

@@ -1,14 +1,14 @@
 //! [`Link`]: a running coroutine's access to its stage.
 
-use std::panic;
 use std::ptr::{self, NonNull};
 
 use corosensei::Yielder;
 
 use super::handle::{RawHandle, StageId};
+use super::invariant::Invariant;
 use super::slot::{SlotRef, status, tag};
 use super::stage_core::Core;
-use super::switch::{Unwinding, Wake, cancel, resume};
+use super::switch::{Wake, cancel, resume};
 use crate::effect::{Eff, Interrupt, Yields};
 use crate::error::{CoroutineId, Error, ResumeError};
 use crate::resumed::Resumed;
@@ -27,9 +27,19 @@ pub(crate) struct Link<S, I, Y> {
     /// frame, below this `Link`.
     yielder: NonNull<Yielder<Wake<I>, Y>>,
     id: CoroutineId,
-    /// `*mut (S, I, Y)`: invariant in all three, `!Send`, `!Sync`.
-    marker: std::marker::PhantomData<*mut (S, I, Y)>,
+    /// Invariant in all three. Not what keeps the link on its thread: see
+    /// the `Send` impl below.
+    marker: Invariant<(S, I, Y)>,
 }
+
+// SAFETY: a `Link` is only ever the field of a `Co`, which holds a
+// `ThreadBound` marker and is therefore `!Send` and `!Sync`
+// (`assertions.rs`): no `Link` is moved to or shared with another thread.
+// The impls only keep its pointers from being the reason a compile error
+// names, so that it names `Co` and the marker instead.
+unsafe impl<S, I, Y> Send for Link<S, I, Y> {}
+// SAFETY: as for `Send`.
+unsafe impl<S, I, Y> Sync for Link<S, I, Y> {}
 
 impl<S: 'static, I: 'static, Y: 'static> Link<S, I, Y> {
     /// Only for the root frame of the coroutine in `slot`, with its own
@@ -58,7 +68,9 @@ impl<S: 'static, I: 'static, Y: 'static> Link<S, I, Y> {
     /// Whether this coroutine has received its cancellation. Kept in the
     /// slot, not here, so that the coroutine's root can read it after the
     /// body (and this `Link` with it) is gone. Written only on the
-    /// cancellation path; `suspend` does not read it (see `run_cancel`).
+    /// cancellation path; `suspend` does not read it (see `run_cancel`), and
+    /// a yield point that returns `Err` because the coroutine unwinds from
+    /// its own panic does not set it.
     pub(crate) fn is_cancelling(&self) -> bool {
         // SAFETY: the slot lives as long as the core, which outlives this
         // coroutine (module docs, part 4).
@@ -77,12 +89,21 @@ impl<S: 'static, I: 'static, Y: 'static> Link<S, I, Y> {
 
     /// Suspends with `value` until resumed.
     ///
-    /// No test precedes the switch: whatever is special about this yield
-    /// point (the coroutine is being cancelled, or unwinds) is answered by
-    /// the canceller, through the `Wake` it resumes with (see
-    /// `run_cancel` (in `switch.rs`)).
+    /// One test precedes the switch: whether the thread is panicking. If it
+    /// is not, the coroutine is not unwinding, and whatever else is special
+    /// about this yield point (the coroutine is being cancelled, or ignored
+    /// its interrupt) is answered by the canceller, through the `Wake` it
+    /// resumes with (see `run_cancel` in `switch.rs`).
     #[inline]
     pub(crate) fn suspend(&mut self, value: Y) -> Eff<Yields, I> {
+        if std::thread::panicking() {
+            return self.suspend_while_panicking(value);
+        }
+        self.switch(value)
+    }
+
+    #[inline(always)]
+    fn switch(&mut self, value: Y) -> Eff<Yields, I> {
         // SAFETY: the yielder lives in this coroutine's initial frame, which
         // outlives the body and therefore this `Link`; this coroutine is
         // the running one, so suspending through it is what corosensei
@@ -94,8 +115,39 @@ impl<S: 'static, I: 'static, Y: 'static> Link<S, I, Y> {
         }
     }
 
+    /// A yield point reached while the thread panics.
+    ///
+    /// The thread's panic count is shared by every stack on it, and a
+    /// resumer's part of it stays as it was while the coroutine runs. So if
+    /// the thread was not panicking when this coroutine was last switched
+    /// to, the panic is this coroutine's own: it is unwinding (from a panic,
+    /// or by force), here in a destructor. Suspending would hand control to
+    /// the resumer in the middle of that unwinding; instead the yield point
+    /// returns `Err(Interrupt)` at once, as during a cancellation, `value`
+    /// is dropped, and the unwinding goes on.
+    ///
+    /// If the thread was already panicking then (the resumer is a destructor
+    /// running during an unwind, or a canceller on such a stack), the two
+    /// cannot be told apart, and the coroutine suspends as usual: its
+    /// resumer is panicking already, and a canceller bounds what it answers
+    /// (see `run_cancel`).
+    #[cold]
+    #[inline(never)]
+    fn suspend_while_panicking(&mut self, value: Y) -> Eff<Yields, I> {
+        // SAFETY: the slot lives as long as the core, which outlives this
+        // coroutine (module docs, part 4).
+        if unsafe { self.slot.resumed_panicking() } {
+            // SAFETY: as above. Cleared so that a resumer that is not
+            // panicking, which does not write it, finds it clear.
+            unsafe { self.slot.set_resumed_panicking(false) };
+            return self.switch(value);
+        }
+        drop(value);
+        Err(Interrupt::cancelled())
+    }
+
     /// The cancellation arrived at a yield point (or the canceller answers
-    /// a yield point reached while the stack unwinds): remember it.
+    /// a later one with `Err` again; see `run_cancel`): remember it.
     #[cold]
     #[inline(never)]
     fn cancel_delivered(&mut self) -> Eff<Yields, I> {
@@ -112,9 +164,19 @@ impl<S: 'static, I: 'static, Y: 'static> Link<S, I, Y> {
             self.is_cancelling(),
             "`Wake::Unwind` follows `Wake::Cancel`"
         );
+        // Without unwinding, the body cannot be unwound: say why the
+        // process stops (the panic aborts it), rather than abort silently.
+        #[cfg(panic = "abort")]
+        panic!(
+            "coroutine {} ignored its cancellation and suspended again; it cannot be \
+             unwound by force, because this program is built with panic = \"abort\". \
+             Return the `Err(Interrupt)` of the yield point (with `?`) instead",
+            self.id
+        );
         // `resume_unwind` runs no panic hook: nothing is reported, as for
         // any cancellation.
-        panic::resume_unwind(Box::new(Unwinding))
+        #[cfg(not(panic = "abort"))]
+        std::panic::resume_unwind(Box::new(super::switch::Unwinding))
     }
 
     #[inline]

@@ -25,6 +25,14 @@
 //! [`RawHandle`], and [`Co`](crate::Co) wraps the [`Link`] that a [`Body`]
 //! receives.
 //!
+//! The public types that wrap [`Owner`], [`Link`] and [`RawHandle`] (the
+//! stage, `co`, handles) also hold the crate's `ThreadBound` marker, which
+//! makes them `!Send` and `!Sync`. These three are `Send` and `Sync`
+//! themselves (by `unsafe impl` for the first two), only so that a compile
+//! error about sending a stage names the stage and the marker, not a
+//! pointer of this module; none of them is ever used outside the public
+//! type that wraps it.
+//!
 //! # Why this is sound
 //!
 //! The crate's promise is that safe code can never hold two live `&mut S`
@@ -49,8 +57,8 @@
 //! **3. The capability cannot escape.** A body receives `&mut Co` under a
 //! higher-ranked lifetime and must be `'static`; `Co` is neither `Clone`
 //! nor `Copy` nor constructible outside this crate, and the corosensei
-//! `Yielder` is never exposed. The stage is `!Send`; handles and `Co` are
-//! `!Send` and `!Sync`. No method that takes `&self` switches stacks, so a
+//! `Yielder` is never exposed. The stage, handles and `Co` are `!Send` and
+//! `!Sync` (through their `ThreadBound` marker; see Layering). No method that takes `&self` switches stacks, so a
 //! closure given to `with_state` (which holds `&mut` on the access path)
 //! cannot switch either: it is pure.
 //!
@@ -117,6 +125,7 @@
 //! by the same spawn.
 
 mod handle;
+mod invariant;
 mod link;
 mod overflow;
 mod owner;

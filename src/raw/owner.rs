@@ -6,6 +6,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::ptr::{self, NonNull};
 
 use super::handle::{RawHandle, StageId, foreign_stage};
+use super::invariant::Invariant;
 use super::overflow;
 use super::slot::{Table, status, tag, tag_status};
 use super::spawn::{Body, spawn};
@@ -26,9 +27,19 @@ pub(crate) struct Owner<S: 'static> {
     /// The core's stage id, kept here too so that checking a handle reads
     /// no memory behind `core`.
     stage: StageId,
-    /// `*mut S`: invariant in `S`, `!Send`, `!Sync`.
-    marker: std::marker::PhantomData<*mut S>,
+    /// Invariant in `S`. Not what keeps the owner on its thread: see the
+    /// `Send` impl below.
+    marker: Invariant<S>,
 }
+
+// SAFETY: an `Owner` is only ever the field of a `Stage`, which holds a
+// `ThreadBound` marker and is therefore `!Send` and `!Sync`
+// (`assertions.rs`): no `Owner` is moved to or shared with another thread.
+// The impls only keep the core pointer from being the reason a compile
+// error names, so that it names the stage and the marker instead.
+unsafe impl<S: 'static> Send for Owner<S> {}
+// SAFETY: as for `Send`.
+unsafe impl<S: 'static> Sync for Owner<S> {}
 
 /// Settings for a new core.
 pub(crate) struct CoreConfig {

@@ -77,6 +77,11 @@ struct Slot {
     /// `Link::cancel_delivered`), reset by the spawn that fills the slot.
     /// Read and written by value, like `tag`.
     cancelling: bool,
+    /// Set by a resumer that switches to the coroutine while the thread is
+    /// panicking, read and cleared by the coroutine's next yield point
+    /// reached while the thread panics (see `Link::suspend`), reset by
+    /// the spawn that fills the slot. Read and written by value.
+    resumed_panicking: bool,
     /// Holds the coroutine while the slot is `READY` or `RUNNING`.
     body: Storage,
     meta: SlotMeta,
@@ -102,8 +107,8 @@ pub(crate) struct SlotRef(NonNull<Slot>);
 // coroutine of the stage) that owns the slot, after the stage check, and
 // the stage is `!Send`, so that happens on the stage's thread. Handles,
 // which carry a `SlotRef` outside the table, stay `!Send` and `!Sync`
-// through their own marker (checked in `assertions.rs`); these impls only
-// keep a raw pointer from being the reason named in that error.
+// through their `ThreadBound` marker (checked in `assertions.rs`); these
+// impls only keep a raw pointer from being the reason named in that error.
 unsafe impl Send for SlotRef {}
 // SAFETY: as for `Send`: shared access to the address alone reads nothing.
 unsafe impl Sync for SlotRef {}
@@ -152,6 +157,29 @@ impl SlotRef {
     pub(super) unsafe fn set_cancelling(self, cancelling: bool) {
         // SAFETY: as in `tag`, for a write.
         unsafe { ptr::addr_of_mut!((*self.0.as_ptr()).cancelling).write(cancelling) }
+    }
+
+    /// Whether the coroutine was last switched to while the thread was
+    /// panicking (see [`Slot::resumed_panicking`]).
+    ///
+    /// # Safety
+    ///
+    /// As for [`tag`](SlotRef::tag).
+    #[inline(always)]
+    pub(super) unsafe fn resumed_panicking(self) -> bool {
+        // SAFETY: as in `tag`.
+        unsafe { ptr::addr_of!((*self.0.as_ptr()).resumed_panicking).read() }
+    }
+
+    /// Sets [`resumed_panicking`](SlotRef::resumed_panicking).
+    ///
+    /// # Safety
+    ///
+    /// As for [`tag`](SlotRef::tag).
+    #[inline(always)]
+    pub(super) unsafe fn set_resumed_panicking(self, panicking: bool) {
+        // SAFETY: as in `tag`, for a write.
+        unsafe { ptr::addr_of_mut!((*self.0.as_ptr()).resumed_panicking).write(panicking) }
     }
 
     /// The core that owns the slot, erased; the caller casts it to the
@@ -326,6 +354,7 @@ impl Table {
             core,
             index,
             cancelling: false,
+            resumed_panicking: false,
             body: Storage(MaybeUninit::uninit()),
             meta: SlotMeta {
                 teardown: None,

@@ -176,7 +176,10 @@ where
     stack.set_occupant(id, options.name.as_deref());
     // SAFETY: `slot` is one of the live core's slots; the coroutine that
     // used it before has ended.
-    unsafe { slot.set_cancelling(false) };
+    unsafe {
+        slot.set_cancelling(false);
+        slot.set_resumed_panicking(false);
+    }
     let wrapper = move |yielder: &Yielder<Wake<I>, Y>, first: Wake<I>| -> Exit<R> {
         let input = match first {
             Wake::Resume(input) => input,

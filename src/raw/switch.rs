@@ -2,7 +2,7 @@
 //! on top of corosensei.
 
 use std::mem::ManuallyDrop;
-use std::panic;
+use std::panic::{self, AssertUnwindSafe};
 use std::ptr::{self, NonNull};
 
 use corosensei::{Coroutine, CoroutineResult};
@@ -20,8 +20,9 @@ pub(super) enum Wake<I> {
     /// A normal resume with the next input.
     Resume(I),
     /// The coroutine is being cancelled at its yield point; also the
-    /// canceller's answer to a yield point reached while the coroutine
-    /// unwinds (see [`run_cancel`]).
+    /// canceller's answer to a yield point reached after that, while the
+    /// thread was already panicking when the cancellation began (see
+    /// [`run_cancel`]).
     Cancel,
     /// The coroutine ignored its interrupt and suspended again: unwind its
     /// stack from this yield point (see [`run_cancel`]).
@@ -134,6 +135,16 @@ impl<S, I, Y, R> Running<S, I, Y, R> {
         unsafe { &mut *self.slot.body::<Inner<I, Y, R>>() }
     }
 
+    /// The resumer is panicking: tell the coroutine, whose yield points
+    /// cannot then tell their own unwinding from the resumer's (see
+    /// `Link::suspend`).
+    #[cold]
+    #[inline(never)]
+    fn resumed_while_panicking(&self) {
+        // SAFETY: `start` checked the slot against this live stage.
+        unsafe { self.slot.set_resumed_panicking(true) };
+    }
+
     /// The coroutine suspended again. Its slot is still `READY`: nothing
     /// to write.
     #[inline(always)]
@@ -178,17 +189,19 @@ impl<S, I, Y, R> Drop for Cancelling<S, I, Y, R> {
     fn drop(&mut self) {
         let slot = self.0.slot;
         let recycle = if self.0.co().done() {
-            // The panic came out of the coroutine, which is therefore
-            // complete (it returned `Exit::Panicked`).
+            // The coroutine is complete: it panicked (`Exit::Panicked`), or
+            // it ended and `run_cancel` passes on a panic raised on this
+            // side of the switch (see there).
             // SAFETY: dropped exactly once, here; the slot ends below.
             unsafe { ptr::drop_in_place(slot.body::<Inner<I, Y, R>>()) };
             true
         } else {
-            // The panic came from our side of the switch (a destructor of a
-            // yielded value, or a panicking drop of a never-started body).
-            // The coroutine's state is unknown: leak it and its stack rather
-            // than unwind or reuse them. The body's bytes are overwritten by
-            // the slot's next coroutine without being dropped.
+            // Not reached: `run_cancel` catches every panic raised on this
+            // side of the switch and passes it on only once the coroutine
+            // is complete. Should one escape all the same, the coroutine's
+            // state is unknown: leak it and its stack rather than unwind or
+            // reuse them. The body's bytes are overwritten by the slot's
+            // next coroutine without being dropped.
             false
         };
         // SAFETY: the slot is held by this guard's `Running`; `recycle` is
@@ -274,8 +287,11 @@ pub(super) unsafe fn resume<S, I, Y, R>(
         Ok(running) => running,
         Err(error) => return Err(ResumeError::new(error, input)),
     };
+    if std::thread::panicking() {
+        running.resumed_while_panicking();
+    }
     // The switch. It does not unwind: a panic inside the coroutine comes
-    // back as `Exit::Panicked` (see `Outcome`).
+    // back as `Exit::Panicked` (see `Exit`).
     match running.co().resume(Wake::Resume(input)) {
         CoroutineResult::Yield(value) => {
             running.suspended();
@@ -302,54 +318,96 @@ pub(super) unsafe fn resume<S, I, Y, R>(
 fn smuggled_interrupt(id: CoroutineId) -> ! {
     panic!(
         "coroutine {id} returned `Err(Interrupt)` although it was not cancelled: \
-         an interrupt was carried out of the coroutine that received it. \
-         Return an interrupt only from the coroutine whose yield point produced it"
+         an interrupt was carried out of the coroutine that received it, or kept \
+         from a yield point reached while the coroutine unwound from a panic. \
+         Return an interrupt only from the coroutine whose yield point produced it, \
+         during its cancellation"
     )
 }
+
+/// How many further yield points a canceller answers with `Err(Interrupt)`
+/// before it unwinds the coroutine by force, when the thread was already
+/// panicking as the cancellation began (see [`run_cancel`]). Stated in the
+/// public docs of `Stage::cancel`.
+const ANSWERS_WHILE_PANICKING: u32 = 16;
 
 /// Cancels a coroutine that is not running, on the current stack.
 ///
 /// Returns the body's value if it handled the interrupt and returned.
 ///
 /// The coroutine first receives `Wake::Cancel`, which its yield point
-/// returns as `Err(Interrupt)`. Every later yield point it reaches comes
-/// back here, and is answered:
+/// returns as `Err(Interrupt)`. A yield point it reaches while it unwinds
+/// (from a panic, or by force) returns `Err(Interrupt)` by itself, without
+/// switching (see `Link::suspend`); every other yield point it reaches
+/// comes back here, and is answered:
 ///
-/// * while the thread unwinds (a destructor suspends during a panic or
-///   during the unwinding below) with `Wake::Cancel` again, so the yield
-///   point returns `Err(Interrupt)` and the destructor goes on: starting
-///   another unwind inside a destructor would abort the process;
-/// * otherwise (the body ignored its interrupt) with `Wake::Unwind`, so the
-///   yield point unwinds the stack, running every destructor, down to the
-///   root, which ends as if the body had returned `Err(Interrupt)`.
+/// * if the thread was not panicking when the cancellation began, with
+///   `Wake::Unwind`: the body ignored its interrupt, so the yield point
+///   unwinds the stack, running every destructor, down to the root, which
+///   ends as if the body had returned `Err(Interrupt)`;
+/// * if it was, with `Wake::Cancel` [`ANSWERS_WHILE_PANICKING`] times, then
+///   with `Wake::Unwind` once, and so on. Then the coroutine cannot tell its
+///   own unwinding from the canceller's (`thread::panicking` is true on
+///   both sides), so the yield point may be a destructor that runs because
+///   the coroutine's cleanup panicked, where starting an unwind would abort
+///   the process; cleanup code that suspends a few times gets
+///   `Err(Interrupt)` and finishes, and a body that ignores its interrupt
+///   for ever is still unwound, so the cancellation ends.
 ///
-/// Deciding this here, and not in `Link::suspend`, keeps the yield point's
-/// hot path free of any test. `thread::panicking` answers for the
-/// coroutine too: the panic count is per thread, and the coroutine is
-/// parked in the yield point being answered.
-fn run_cancel<I, Y, R>(co: &mut Inner<I, Y, R>) -> Option<R> {
+/// A panic raised on this side of the switch (a destructor of a value the
+/// coroutine yielded, or of a never-started body) is caught, the
+/// cancellation goes on until the coroutine is complete, and then the
+/// first panic (of either side) is resumed; so no frame is leaked.
+fn run_cancel<I, Y, R>(co: &mut Inner<I, Y, R>, slot: SlotRef) -> Option<R> {
     if !co.started() {
         // Never ran: drop the body (and what it captured) without running it.
-        co.force_unwind();
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| co.force_unwind())) {
+            // SAFETY: a coroutine that never started holds nothing on its
+            // stack but its initial closure, which `force_unwind` dropped
+            // in place; that drop unwound, so drop glue has dropped every
+            // part of the closure it could. Nothing on the stack needs
+            // dropping any more: marking the coroutine complete skips no
+            // destructor, and lets its stack be reused.
+            unsafe { co.force_reset() };
+            panic::resume_unwind(payload);
+        }
         return None;
     }
+    let panicking = std::thread::panicking();
+    let mut answers = 0;
+    let mut deferred = None;
     let mut wake = Wake::Cancel;
-    loop {
+    let value = loop {
+        // SAFETY: the slot lives as long as its core, which is live while
+        // one of its coroutines is being cancelled.
+        unsafe { slot.set_resumed_panicking(panicking) };
         match co.resume(wake) {
-            CoroutineResult::Return(Exit::Done(Ok(value))) => return Some(value),
-            CoroutineResult::Return(Exit::Done(Err(_))) => return None,
-            // The canceller's drop guard ends the slot as it unwinds.
-            CoroutineResult::Return(Exit::Panicked(payload)) => panic::resume_unwind(payload),
+            CoroutineResult::Return(Exit::Done(Ok(value))) => break Some(value),
+            CoroutineResult::Return(Exit::Done(Err(_))) => break None,
+            CoroutineResult::Return(Exit::Panicked(payload)) => {
+                deferred.get_or_insert(payload);
+                break None;
+            }
             CoroutineResult::Yield(value) => {
-                drop(value);
-                wake = if std::thread::panicking() {
+                if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| drop(value))) {
+                    deferred.get_or_insert(payload);
+                }
+                wake = if panicking && answers < ANSWERS_WHILE_PANICKING {
+                    answers += 1;
                     Wake::Cancel
                 } else {
+                    answers = 0;
                     Wake::Unwind
                 };
             }
         }
+    };
+    if let Some(payload) = deferred {
+        // The canceller's drop guard ends the slot as it unwinds; the
+        // coroutine is complete, so its stack is kept.
+        panic::resume_unwind(payload);
     }
+    value
 }
 
 /// Cancels the coroutine of `handle`.
@@ -364,8 +422,9 @@ pub(super) unsafe fn cancel<S, I, Y, R>(
 ) -> Result<Option<R>, Error> {
     // SAFETY: the handle's types are the slot's types (module docs).
     let running = unsafe { Running::start(core, stage, &handle) }?;
+    let slot = running.slot;
     let mut guard = Cancelling(ManuallyDrop::new(running));
-    let value = run_cancel(guard.0.co());
+    let value = run_cancel(guard.0.co(), slot);
     guard.finish();
     Ok(value)
 }
@@ -390,7 +449,8 @@ pub(super) unsafe fn teardown<S, I, Y, R>(core: NonNull<()>, index: u32) {
     // which is what `handle` claims.
     let running =
         unsafe { Running::start(core, stage, &handle) }.expect("a ready slot can be started");
+    let slot = running.slot;
     let mut guard = Cancelling(ManuallyDrop::new(running));
-    drop(run_cancel(guard.0.co()));
+    drop(run_cancel(guard.0.co(), slot));
     guard.finish();
 }

@@ -20,7 +20,7 @@ pub struct Counter {
 
 /// A part-generic helper through the renamed crate.
 pub fn hit<I>(access: &mut impl StateAccess<State: HasPart<u64, I>>) -> u64 {
-    let hits = access.part::<u64, _>();
+    let hits = access.part::<u64>();
     *hits += 1;
     *hits
 }
@@ -32,10 +32,9 @@ pub fn run() -> Counter {
     let h = stage
         .spawn(|co: &mut Co<Counter>, ()| -> Eff<Yields, ()> {
             let n = hit(co);
-            co.field::<Label!(log), Vec<String>, _>()
-                .push(format!("coroutine hit {n}"));
+            co.field::<Label!(log)>().push(format!("coroutine hit {n}"));
             co.suspend(())?;
-            let hlist_pat![hits, log] = co.parts::<HList![u64, Vec<String>], _>();
+            let hlist_pat![hits, log] = co.parts::<HList![u64, Vec<String>]>();
             log.push(format!("coroutine saw {hits}"));
             Ok(())
         })

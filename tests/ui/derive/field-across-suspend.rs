@@ -12,7 +12,7 @@ fn main() {
     let mut stage = Stage::new(Link { sent: 0, errors: 0 });
     stage
         .spawn(|co: &mut Co<Link>, ()| -> Eff<Yields, ()> {
-            let sent = co.field::<Label!(sent), u32, _>();
+            let sent = co.field::<Label!(sent)>();
             co.suspend(())?; //~ ERROR E0499: cannot borrow `*co` as mutable more than once at a time
             *sent += 1;
             Ok(())

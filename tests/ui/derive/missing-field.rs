@@ -12,5 +12,5 @@ struct Link {
 
 fn main() {
     let mut stage = Stage::new(Link { sent: 0, errors: 0 });
-    *stage.field::<Label!(dropped), u32, _>() += 1; //~ ERROR the shared state `Link` has no part named `(d, r, o, p, p, e, d)` of type `u32`
+    *stage.field::<Label!(dropped)>() += 1; //~ ERROR the shared state `Link` has no part named `(d, r, o, p, p, e, d)`
 }

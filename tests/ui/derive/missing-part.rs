@@ -13,7 +13,7 @@ fn main() {
     let mut stage = Stage::new(Lobby { players: Vec::new() });
     stage
         .spawn(|co: &mut Co<Lobby>, ()| -> Eff<Yields, ()> {
-            co.part::<JobQueue, _>().0.push(1); //~ ERROR the shared state `Lobby` has no part of type `JobQueue`
+            co.part::<JobQueue>().0.push(1); //~ ERROR the shared state `Lobby` has no part of type `JobQueue` that a lookup by type can find
             Ok(())
         })
         .unwrap();

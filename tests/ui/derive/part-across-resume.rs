@@ -12,11 +12,11 @@ fn main() {
     let mut stage = Stage::new(Lobby { players: Vec::new() });
     let h = stage
         .spawn(|co: &mut Co<Lobby>, ()| -> Eff<Yields, ()> {
-            co.part::<Vec<String>, _>().clear();
+            co.part::<Vec<String>>().clear();
             Ok(())
         })
         .unwrap();
-    let players = stage.part::<Vec<String>, _>();
+    let players = stage.part::<Vec<String>>();
     stage.resume(h, ()).unwrap(); //~ ERROR E0499: cannot borrow `stage` as mutable more than once at a time
     players.push("stale".into());
 }

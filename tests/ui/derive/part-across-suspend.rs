@@ -11,7 +11,7 @@ fn main() {
     let mut stage = Stage::new(Lobby { players: Vec::new() });
     stage
         .spawn(|co: &mut Co<Lobby>, ()| -> Eff<Yields, ()> {
-            let players = co.part::<Vec<String>, _>();
+            let players = co.part::<Vec<String>>();
             co.suspend(())?; //~ ERROR E0499: cannot borrow `*co` as mutable more than once at a time
             players.push("late".into());
             Ok(())

@@ -13,7 +13,7 @@ fn main() {
     let mut stage = Stage::new(Lobby { players: Vec::new(), round: 0 });
     stage
         .spawn(|co: &mut Co<Lobby>, ()| -> Eff<Yields, ()> {
-            let hlist_pat![players, round] = co.parts::<HList![Vec<String>, u32], _>();
+            let hlist_pat![players, round] = co.parts::<HList![Vec<String>, u32]>();
             players.push("ann".into());
             co.suspend(())?; //~ ERROR E0499: cannot borrow `*co` as mutable more than once at a time
             *round += 1;

@@ -10,6 +10,6 @@ struct Link {
 
 fn main() {
     let mut stage = Stage::new(Link { sent: 0, errors: 0 });
-    let hlist_pat![a, b] = stage.fields::<HList![Label!(sent), Label!(sent)], _, _>(); //~ ERROR the shared state `Link` has no distinct parts named
+    let hlist_pat![a, b] = stage.fields::<HList![Label!(sent), Label!(sent)]>(); //~ ERROR the shared state `Link` has no distinct parts named
     *a += *b;
 }

@@ -11,6 +11,6 @@ struct Lobby {
 
 fn main() {
     let mut stage = Stage::new(Lobby { players: Vec::new(), round: 0 });
-    let hlist_pat![a, b] = stage.parts::<HList![Vec<String>, Vec<String>], _>(); //~ ERROR the shared state `Lobby` has no distinct parts of types
+    let hlist_pat![a, b] = stage.parts::<HList![Vec<String>, Vec<String>]>(); //~ ERROR the shared state `Lobby` has no distinct parts of types
     a.append(b);
 }

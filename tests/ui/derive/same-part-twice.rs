@@ -11,7 +11,7 @@ struct Lobby {
 
 fn main() {
     let mut stage = Stage::new(Lobby { players: Vec::new(), round: 0 });
-    let a = stage.part::<Vec<String>, _>();
-    let b = stage.part::<Vec<String>, _>(); //~ ERROR E0499: cannot borrow `stage` as mutable more than once at a time
+    let a = stage.part::<Vec<String>>();
+    let b = stage.part::<Vec<String>>(); //~ ERROR E0499: cannot borrow `stage` as mutable more than once at a time
     a.append(b);
 }

@@ -1,7 +1,8 @@
 // An `Eff<Pure, _>` helper can be `?`-ed inside a yielding body
 // (`Interrupt<Pure>` converts into `Interrupt<Yields>`), and a yielding
 // helper that takes `co` composes with `?` too.
-use coshare::{Co, Eff, Pure, PureExt, Resumed, Stage, Yields};
+use coshare::prelude::*;
+use coshare::{Co, Eff, Pure, Resumed, Stage, Yields};
 
 fn checked_add(total: &mut u32, x: u32) -> Eff<Pure, u32> {
     *total += x;
