@@ -16,27 +16,58 @@
 //! `COSHARE_REDIS_PORT` environment variable, else 6380; port 0 picks a
 //! free one. The server listens on loopback only and stops on `SHUTDOWN`.
 //!
-//! Commands: `PING ECHO GET SET (EX PX EXAT PXAT NX XX GET KEEPTTL) SETNX
-//! DEL UNLINK EXISTS INCR DECR INCRBY DECRBY APPEND STRLEN MGET MSET MSETNX
-//! EXPIRE PEXPIRE (NX XX GT LT) TTL PTTL PERSIST TYPE KEYS FLUSHALL FLUSHDB
-//! DBSIZE LPUSH RPUSH LPOP RPOP LLEN LRANGE SELECT QUIT SHUTDOWN`, and what
-//! clients send when they connect: `HELLO` (RESP2 only; `HELLO 3` gets
-//! `-NOPROTO`), `CLIENT SETINFO/SETNAME/GETNAME/ID/INFO`, `COMMAND`,
-//! `CONFIG GET`, `INFO`, `AUTH` (an error: no password is set).
+//! # Commands
 //!
-//! The layout:
+//! Each answers as redis-server 7.0 does, byte for byte, errors included
+//! (`tests/redis/diff.rs` checks that against a real `redis-server`):
 //!
-//! * `resp.rs`: the wire protocol (incremental parser with limits, reply
+//! * strings: `GET SET (NX XX GET EX PX EXAT PXAT KEEPTTL) SETNX MGET MSET
+//!   MSETNX INCR DECR INCRBY DECRBY APPEND STRLEN`;
+//! * keys: `DEL UNLINK EXISTS EXPIRE PEXPIRE (NX XX GT LT) TTL PTTL PERSIST
+//!   TYPE KEYS DBSIZE FLUSHALL FLUSHDB`;
+//! * lists: `LPUSH RPUSH LPOP RPOP LLEN LRANGE`;
+//! * transactions: `MULTI EXEC DISCARD WATCH UNWATCH`;
+//! * pub/sub: `SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE PUNSUBSCRIBE PUBLISH`;
+//! * connection: `PING ECHO SELECT (0 only) AUTH RESET QUIT`.
+//!
+//! And what clients send when they connect, with replies that carry this
+//! server's own facts: `HELLO` (RESP2 only; `HELLO 3` gets `-NOPROTO`),
+//! `CLIENT SETINFO/SETNAME/GETNAME/ID/INFO/HELP`, `COMMAND` (`COUNT`,
+//! `LIST`, `INFO`, `HELP`; `COMMAND DOCS` is an error, so that
+//! `redis-cli` falls back to its built-in help), `CONFIG GET/RESETSTAT`,
+//! `INFO`, and `SHUTDOWN`.
+//!
+//! Deliberate differences from redis-server: one database (`SELECT 1` is
+//! out of range, as with `databases 1`); RESP2 only; input Redis would sit
+//! on waiting for more (a NUL byte before an inline line's end) gets
+//! Redis's eventual error at once (see `resp`); the order of `KEYS` and of
+//! an `UNSUBSCRIBE` without arguments is the order of this server's own
+//! tables (Redis's is a hash order too).
+//!
+//! # Transactions and the type system
+//!
+//! `EXEC` runs every queued command inside the one `with_state` call that
+//! runs `EXEC` (see `commands/tx.rs`). A `with_state` closure cannot reach
+//! the task, so it cannot wait on anything: the compiler proves that no
+//! other connection runs in the middle of a transaction, and there is no
+//! lock to take.
+//!
+//! # Layout
+//!
+//! * `resp/`: the wire protocol (incremental parser with limits, reply
 //!   encoders, read buffer), with no I/O;
-//! * `commands.rs`: the keyspace and every command, as plain functions
-//!   that append a reply to a buffer; expiry (lazy on access, plus a
-//!   reaper on the driver's timers) is explained there;
-//! * `server.rs`: the coshare tasks (accept, one per connection, reaper).
+//! * `commands/`: the keyspace and every command, as plain functions that
+//!   append a reply to a buffer, one file per family; expiry (lazy on
+//!   access, plus a reaper on the driver's timers) is explained there;
+//! * `client.rs`: the task of one connection, pub/sub delivery and the
+//!   slow-subscriber policy;
+//! * `server.rs`: the accept task and the reaper.
 //!
 //! The tokio comparison server, `benches/redis_tokio.rs`, runs the same
-//! `resp.rs` and `commands.rs` over tokio with `Rc<RefCell<_>>` state;
+//! `resp/` and `commands/` over tokio with `Rc<RefCell<_>>` state;
 //! `benches/redis/run.sh` races both against a real `redis-server`.
 
+mod client;
 mod commands;
 mod resp;
 mod server;
