@@ -254,3 +254,20 @@ fn oversized_input_is_rejected_and_the_connection_closed() {
     );
     assert_eq!(int(&mut server.client(), &["DBSIZE"]), 0);
 }
+
+/// A client that sends its last request and its FIN together gets its
+/// reply, then the server closes its side too.
+#[test]
+#[ignore = "driver bug: after a short read the driver waits for the next readiness \
+            event, so a peer whose FIN arrived with its last data stays half-closed \
+            forever; enable once src/driver/net.rs reads again after a short read"]
+fn a_half_closed_client_is_answered_and_closed() {
+    let server = TestServer::start();
+    for _ in 0..10 {
+        let mut stream = server.raw();
+        stream.write_all(b"PING\r\nECHO bye\r\n").unwrap();
+        stream.shutdown(Shutdown::Write).unwrap();
+        // `read_to_eof` fails if the read times out (5 s) before EOF.
+        assert_eq!(read_to_eof(&mut stream), "+PONG\r\n$3\r\nbye\r\n");
+    }
+}
