@@ -1,6 +1,6 @@
-//! A Redis-protocol (RESP2) server: one coroutine per connection, all of
-//! them sharing one keyspace in the driver's state, with no `Rc<RefCell<_>>`
-//! and no `Arc<Mutex<_>>`.
+//! A Redis-protocol (RESP2 and RESP3) server: one coroutine per connection,
+//! all of them sharing one keyspace in the driver's state, with no
+//! `Rc<RefCell<_>>` and no `Arc<Mutex<_>>`.
 //!
 //! ```text
 //! $ cargo run --release --example redis_server -- --port 6380
@@ -30,19 +30,29 @@
 //! * pub/sub: `SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE PUNSUBSCRIBE PUBLISH`;
 //! * connection: `PING ECHO SELECT (0 only) AUTH RESET QUIT`.
 //!
-//! And what clients send when they connect, with replies that carry this
-//! server's own facts: `HELLO` (RESP2 only; `HELLO 3` gets `-NOPROTO`),
-//! `CLIENT SETINFO/SETNAME/GETNAME/ID/INFO/HELP`, `COMMAND` (`COUNT`,
-//! `LIST`, `INFO`, `HELP`; `COMMAND DOCS` is an error, so that
-//! `redis-cli` falls back to its built-in help), `CONFIG GET/RESETSTAT`,
-//! `INFO`, and `SHUTDOWN`.
+//! Every reply comes in RESP2, or in RESP3 after `HELLO 3` (nulls, maps,
+//! sets, pushes for pub/sub, verbatim strings, as redis-server 7 sends them;
+//! redis-py 8 asks for RESP3 when it connects).
 //!
-//! Deliberate differences from redis-server: one database (`SELECT 1` is
-//! out of range, as with `databases 1`); RESP2 only; input Redis would sit
-//! on waiting for more (a NUL byte before an inline line's end) gets
-//! Redis's eventual error at once (see `resp`); the order of `KEYS` and of
-//! an `UNSUBSCRIBE` without arguments is the order of this server's own
-//! tables (Redis's is a hash order too).
+//! And what clients send when they connect, with replies that carry this
+//! server's own facts: `HELLO`, `CLIENT SETINFO/SETNAME/GETNAME/ID/INFO/HELP`
+//! (`SETINFO` is Redis 7.2's), `COMMAND` (`COUNT`, `LIST`, `INFO`, `HELP`;
+//! `COMMAND DOCS` is an error, so that `redis-cli` falls back to its
+//! built-in help), `CONFIG GET/RESETSTAT`, `INFO`, and `SHUTDOWN`.
+//!
+//! Deliberate differences from redis-server 7.0:
+//!
+//! * one database: `SELECT 1` is out of range, as with `databases 1`;
+//! * input Redis would sit on, waiting for more (a NUL byte before the end
+//!   of an inline line or of a header line), gets at once the error Redis
+//!   ends with (see `resp`); a request over `client-query-buffer-limit` gets
+//!   an error before the close, where Redis closes without one;
+//! * the order of `KEYS` and of an `UNSUBSCRIBE` without arguments is the
+//!   order of this server's own tables (Redis's is a hash order too);
+//! * a transaction may queue at most as many bytes as one request may hold
+//!   (Redis has no such bound); a slow subscriber is cut off at the hard
+//!   limit only (see `client.rs`);
+//! * the listen backlog is the driver's, 128 (Redis asks for 511).
 //!
 //! # Transactions and the type system
 //!
@@ -138,7 +148,7 @@ fn the_port_comes_from_the_arguments_or_the_environment() {
 }
 
 /// The example end to end: answer a pipelined `PING` and `ECHO`, then stop
-/// on `SHUTDOWN` (`tests/redis.rs` has the full client tests).
+/// on `SHUTDOWN` (`tests/redis/` has the full client tests).
 #[test]
 fn serves_and_shuts_down() {
     use std::io::Read;

@@ -257,7 +257,7 @@ fn wrong_types_arity_and_unknown_commands() {
         "unknown command 'NOSUCH', with args beginning with: 'a' "
     );
     assert_eq!(error(&mut con, &["SET", "k", "v", "EX"]).1, "syntax error");
-    assert_eq!(error(&mut con, &["HELLO", "3"]).0, "NOPROTO");
+    assert_eq!(error(&mut con, &["HELLO", "4"]).0, "NOPROTO");
     // The connection is fine after all that.
     assert_eq!(string(&mut con, &["PING"]).as_deref(), Some("PONG"));
 }
@@ -325,6 +325,25 @@ fn connection_handshakes() {
     let info = string(&mut con, &["INFO"]).unwrap();
     assert!(info.contains("connected_clients:1"), "{info}");
     assert_eq!(string(&mut con, &["QUIT"]).as_deref(), Some("OK"));
+}
+
+/// A RESP3 connection: the client sends `HELLO 3` and reads maps and nulls.
+#[test]
+fn a_resp3_client_connects() {
+    let server = TestServer::start();
+    let client = redis::Client::open(format!("redis://{}/?protocol=resp3", server.addr)).unwrap();
+    let mut resp3 = client.get_connection().expect("connect with RESP3");
+    assert_eq!(string(&mut resp3, &["GET", "missing"]), None);
+    assert_eq!(
+        string(&mut resp3, &["SET", "k", "v"]).as_deref(),
+        Some("OK")
+    );
+    let config: std::collections::HashMap<String, String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("appendonly")
+        .query(&mut resp3)
+        .unwrap();
+    assert_eq!(config["appendonly"], "no");
 }
 
 /// `redis-cli`, if it is installed: arguments, lines on stdin, and

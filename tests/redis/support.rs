@@ -136,7 +136,8 @@ pub fn read_to_eof(stream: &mut TcpStream) -> String {
     String::from_utf8_lossy(&got).into_owned()
 }
 
-/// The length of the first complete RESP value in `buf`, if it holds one.
+/// The length of the first complete RESP2 or RESP3 value in `buf`, if it
+/// holds one.
 pub fn reply_len(buf: &[u8]) -> Option<usize> {
     fn line(buf: &[u8], from: usize) -> Option<usize> {
         buf.get(from..)?
@@ -153,17 +154,18 @@ pub fn reply_len(buf: &[u8]) -> Option<usize> {
                 .unwrap_or_else(|| panic!("bad reply header {:?}", &buf[at..end]))
         };
         match buf[at] {
-            b'+' | b'-' | b':' => Some(end),
-            b'$' => match number() {
+            b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => Some(end),
+            b'$' | b'=' => match number() {
                 -1 => Some(end),
                 len => {
                     let whole = end + len as usize + 2;
                     (buf.len() >= whole).then_some(whole)
                 }
             },
-            b'*' => {
+            b'*' | b'~' | b'>' | b'%' => {
+                let per_entry = if buf[at] == b'%' { 2 } else { 1 };
                 let mut at = end;
-                for _ in 0..number().max(0) {
+                for _ in 0..per_entry * number().max(0) {
                     at = value(buf, at)?;
                 }
                 Some(at)

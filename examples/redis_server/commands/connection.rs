@@ -6,12 +6,12 @@ use super::table::{COMMANDS, Spec, find};
 use super::{After, Cx, REDIS_VERSION, glob_match, is, printed};
 use crate::resp::{Args, parse_i64_strict, reply};
 
-/// `PING [message]`; in pub/sub mode the RESP2 reply is `*2 pong <message>`.
+/// `PING [message]`; in RESP2 pub/sub mode the reply is `*2 pong <message>`.
 pub fn ping(cx: &mut Cx<'_>, args: Args<'_>) -> After {
     if args.len() > 2 {
         return cx.error(format!("ERR {}", super::wrong_arity("ping")));
     }
-    if cx.session.in_pubsub() {
+    if cx.session.in_pubsub() && !cx.session.resp3 {
         reply::array(cx.out, 2);
         reply::bulk(cx.out, b"pong");
         reply::bulk(cx.out, if args.len() == 2 { args.arg(1) } else { b"" });
@@ -61,12 +61,12 @@ pub fn auth(cx: &mut Cx<'_>, args: Args<'_>) -> After {
     }
 }
 
-/// `HELLO [protover [AUTH user pass] [SETNAME name]]`: RESP2 only; asking
-/// for RESP3 gets `-NOPROTO`, the answer of a server without it.
+/// `HELLO [protover [AUTH user pass] [SETNAME name]]`: switches the
+/// connection to RESP2 or RESP3, and describes the server.
 pub fn hello(cx: &mut Cx<'_>, args: Args<'_>) -> After {
     if args.len() >= 2 {
         match parse_i64_strict(args.arg(1)) {
-            Some(2) => {}
+            Some(2 | 3) => {}
             Some(_) => return cx.error("NOPROTO unsupported protocol version"),
             None => {
                 return cx.error("ERR Protocol version is not an integer or out of range");
@@ -98,8 +98,13 @@ pub fn hello(cx: &mut Cx<'_>, args: Args<'_>) -> After {
             return cx.error(e);
         }
     }
-    // A RESP2 reply to HELLO is a flat array of field/value pairs.
-    reply::array(cx.out, 14);
+    if args.len() >= 2 {
+        let resp3 = args.arg(1) == b"3";
+        cx.session.resp3 = resp3;
+        cx.db.pubsub.set_protocol(cx.session.id, resp3);
+    }
+    // A map (in RESP2, a flat array of field/value pairs).
+    reply::map(cx.out, 7, cx.session.resp3);
     for (field, value) in [
         ("server", "redis"),
         ("version", REDIS_VERSION),
@@ -111,7 +116,7 @@ pub fn hello(cx: &mut Cx<'_>, args: Args<'_>) -> After {
     ] {
         reply::bulk(cx.out, field.as_bytes());
         match field {
-            "proto" => reply::integer(cx.out, 2),
+            "proto" => reply::integer(cx.out, if cx.session.resp3 { 3 } else { 2 }),
             "id" => reply::integer(cx.out, cx.session.id as i64),
             "modules" => reply::array(cx.out, 0),
             _ => reply::bulk(cx.out, value.as_bytes()),
@@ -121,13 +126,14 @@ pub fn hello(cx: &mut Cx<'_>, args: Args<'_>) -> After {
 }
 
 /// `RESET`: back to a fresh connection's state (no transaction, no
-/// watched key, no subscription, no name).
+/// watched key, no subscription, no name, RESP2).
 pub fn reset(cx: &mut Cx<'_>, _: Args<'_>) -> After {
     cx.session.multi = None;
     cx.db.watches.unwatch(cx.session.id);
     cx.db.pubsub.forget(cx.session.id);
     cx.session.subscriptions = 0;
     cx.session.name = None;
+    cx.session.resp3 = false;
     reply::simple(cx.out, "RESET");
     After::Continue
 }
@@ -203,7 +209,8 @@ pub fn client_info(cx: &mut Cx<'_>, _: Args<'_>) -> After {
         field(&cx.session.lib_name),
         field(&cx.session.lib_ver),
     );
-    cx.bulk(info.as_bytes())
+    reply::verbatim(cx.out, info.as_bytes(), cx.session.resp3);
+    After::Continue
 }
 
 /// A `HELP` subcommand's reply: one status line per entry.
@@ -237,11 +244,11 @@ pub fn client_help(cx: &mut Cx<'_>, _: Args<'_>) -> After {
 /// One command's entry in the Redis 7 `COMMAND` reply: name, arity, flags,
 /// first key, last key, step, and (empty) ACL categories, tips, key specs
 /// and subcommands.
-fn command_entry(out: &mut Vec<u8>, spec: &Spec) {
+fn command_entry(out: &mut Vec<u8>, spec: &Spec, resp3: bool) {
     reply::array(out, 10);
     reply::bulk(out, spec.full_name.as_bytes());
     reply::integer(out, i64::from(spec.arity));
-    reply::array(out, spec.flags.len());
+    reply::set(out, spec.flags.len(), resp3);
     for flag in spec.flags {
         reply::simple(out, flag);
     }
@@ -253,7 +260,7 @@ fn command_entry(out: &mut Vec<u8>, spec: &Spec) {
     }
     reply::array(out, spec.subcommands.len());
     for sub in spec.subcommands {
-        command_entry(out, sub);
+        command_entry(out, sub, resp3);
     }
 }
 
@@ -261,7 +268,7 @@ fn command_entry(out: &mut Vec<u8>, spec: &Spec) {
 pub fn command_all(cx: &mut Cx<'_>, _: Args<'_>) -> After {
     reply::array(cx.out, COMMANDS.len());
     for spec in COMMANDS {
-        command_entry(cx.out, spec);
+        command_entry(cx.out, spec, cx.session.resp3);
     }
     After::Continue
 }
@@ -287,8 +294,8 @@ pub fn command_info(cx: &mut Cx<'_>, args: Args<'_>) -> After {
     reply::array(cx.out, args.len() - 2);
     for name in args.iter_from(2) {
         match find(COMMANDS, name) {
-            Some(spec) => command_entry(cx.out, spec),
-            None => reply::nil(cx.out),
+            Some(spec) => command_entry(cx.out, spec, cx.session.resp3),
+            None => reply::null(cx.out, cx.session.resp3),
         }
     }
     After::Continue
@@ -342,7 +349,7 @@ pub fn config_get(cx: &mut Cx<'_>, args: Args<'_>) -> After {
                 .any(|pattern| glob_match(&pattern.to_ascii_lowercase(), name.as_bytes()))
         })
         .collect();
-    reply::array(cx.out, 2 * matching.len());
+    reply::map(cx.out, matching.len(), cx.session.resp3);
     for (name, value) in matching {
         reply::bulk(cx.out, name.as_bytes());
         reply::bulk(cx.out, value.as_bytes());
@@ -382,5 +389,6 @@ pub fn info(cx: &mut Cx<'_>, _: Args<'_>) -> After {
         db.len(),
         db.expiring(),
     );
-    cx.bulk(info.as_bytes())
+    reply::verbatim(cx.out, info.as_bytes(), cx.session.resp3);
+    After::Continue
 }

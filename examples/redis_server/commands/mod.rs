@@ -139,6 +139,8 @@ pub struct Session {
     /// Where messages for this connection go; `None` until the server
     /// gives it one.
     outbox: Option<Rc<dyn Outbox>>,
+    /// The connection speaks RESP3 (after `HELLO 3`).
+    resp3: bool,
     /// A subscription was made before the connection had an outbox: the
     /// server must attach one ([`Db::attach_outbox`]) before its next
     /// yield point.
@@ -247,7 +249,7 @@ impl Db {
                 b"Command not allowed inside a transaction",
             );
         }
-        if session.in_pubsub() && !spec.pubsub_context {
+        if session.in_pubsub() && !session.resp3 && !spec.pubsub_context {
             let message = format!(
                 "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / \
                  RESET are allowed in this context",
@@ -310,13 +312,15 @@ impl Cx<'_> {
         After::Continue
     }
 
+    /// A missing value, in the connection's protocol.
     fn nil(&mut self) -> After {
-        reply::nil(self.out);
+        reply::null(self.out, self.session.resp3);
         After::Continue
     }
 
+    /// A missing array, in the connection's protocol.
     fn nil_array(&mut self) -> After {
-        reply::nil_array(self.out);
+        reply::null_array(self.out, self.session.resp3);
         After::Continue
     }
 

@@ -76,6 +76,8 @@ pub struct Registry {
 
 struct Subscriber {
     outbox: Option<Rc<dyn Outbox>>,
+    /// Messages as RESP3 pushes (else RESP2 arrays).
+    resp3: bool,
     channels: OrderedSet,
     patterns: OrderedSet,
 }
@@ -133,6 +135,13 @@ impl Registry {
     pub fn subscribers(&self) -> usize {
         self.clients.len()
     }
+
+    /// `HELLO` switched `client`'s protocol.
+    pub fn set_protocol(&mut self, client: u64, resp3: bool) {
+        if let Some(subscriber) = self.clients.get_mut(&client) {
+            subscriber.resp3 = resp3;
+        }
+    }
 }
 
 impl Db {
@@ -153,13 +162,14 @@ impl Db {
     }
 }
 
-/// `*3 <kind> <name> :<count>`, a (un)subscription's confirmation.
-fn confirm(out: &mut Vec<u8>, what: &[u8], name: Option<&[u8]>, count: usize) {
-    reply::array(out, 3);
+/// `*3 <kind> <name> :<count>` (a push in RESP3), a (un)subscription's
+/// confirmation.
+fn confirm(out: &mut Vec<u8>, what: &[u8], name: Option<&[u8]>, count: usize, resp3: bool) {
+    reply::push(out, 3, resp3);
     reply::bulk(out, what);
     match name {
         Some(name) => reply::bulk(out, name),
-        None => reply::nil(out),
+        None => reply::null(out, resp3),
     }
     reply::integer(out, count as i64);
 }
@@ -170,6 +180,7 @@ pub fn subscribe(cx: &mut Cx<'_>, args: Args<'_>, kind: Kind) -> After {
     for name in args.iter_from(1) {
         let subscriber = registry.clients.entry(id).or_insert_with(|| Subscriber {
             outbox: cx.session.outbox.clone(),
+            resp3: cx.session.resp3,
             channels: OrderedSet::default(),
             patterns: OrderedSet::default(),
         });
@@ -182,7 +193,13 @@ pub fn subscribe(cx: &mut Cx<'_>, args: Args<'_>, kind: Kind) -> After {
             registry.routes(kind, name).push(id);
         }
         cx.session.subscriptions = count;
-        confirm(cx.out, kind.subscribe(), Some(name), count);
+        confirm(
+            cx.out,
+            kind.subscribe(),
+            Some(name),
+            count,
+            cx.session.resp3,
+        );
     }
     After::Continue
 }
@@ -202,7 +219,13 @@ pub fn unsubscribe(cx: &mut Cx<'_>, args: Args<'_>, kind: Kind) -> After {
         }
     };
     if names.is_empty() {
-        confirm(cx.out, kind.unsubscribe(), None, cx.session.subscriptions);
+        confirm(
+            cx.out,
+            kind.unsubscribe(),
+            None,
+            cx.session.subscriptions,
+            cx.session.resp3,
+        );
         return After::Continue;
     }
     for name in &names {
@@ -217,22 +240,28 @@ pub fn unsubscribe(cx: &mut Cx<'_>, args: Args<'_>, kind: Kind) -> After {
             registry.clients.remove(&id);
         }
         cx.session.subscriptions = count;
-        confirm(cx.out, kind.unsubscribe(), Some(name), count);
+        confirm(
+            cx.out,
+            kind.unsubscribe(),
+            Some(name),
+            count,
+            cx.session.resp3,
+        );
     }
     After::Continue
 }
 
 /// `*3 message <channel> <message>` or `*4 pmessage <pattern> <channel>
-/// <message>`.
-fn frame(pattern: Option<&[u8]>, channel: &[u8], message: &[u8]) -> Frame {
+/// <message>` (pushes in RESP3).
+fn frame(pattern: Option<&[u8]>, channel: &[u8], message: &[u8], resp3: bool) -> Frame {
     let mut out = Vec::with_capacity(48 + channel.len() + message.len());
     match pattern {
         None => {
-            reply::array(&mut out, 3);
+            reply::push(&mut out, 3, resp3);
             reply::bulk(&mut out, b"message");
         }
         Some(pattern) => {
-            reply::array(&mut out, 4);
+            reply::push(&mut out, 4, resp3);
             reply::bulk(&mut out, b"pmessage");
             reply::bulk(&mut out, pattern);
         }
@@ -249,14 +278,21 @@ pub fn publish(cx: &mut Cx<'_>, args: Args<'_>) -> After {
     let registry = &cx.db.pubsub;
     let mut receivers = 0;
     let mut kicked: Vec<u64> = Vec::new();
-    let mut deliver = |ids: &[u64], frame: &Frame, out: &mut Vec<u8>| {
+    // One frame per protocol, made when first needed, shared by everyone.
+    let mut deliver = |ids: &[u64], pattern: Option<&[u8]>, out: &mut Vec<u8>| {
+        let mut frames: [Option<Frame>; 2] = [None, None];
         for &id in ids {
             receivers += 1;
+            let Some(subscriber) = registry.clients.get(&id) else {
+                continue;
+            };
+            let frame = frames[usize::from(subscriber.resp3)]
+                .get_or_insert_with(|| frame(pattern, channel, message, subscriber.resp3));
             if id == me {
                 out.extend_from_slice(frame);
             } else if kicked.contains(&id) {
                 continue;
-            } else if let Some(outbox) = registry.clients.get(&id).and_then(|s| s.outbox.as_ref()) {
+            } else if let Some(outbox) = &subscriber.outbox {
                 if !outbox.offer(frame) {
                     kicked.push(id);
                 }
@@ -266,11 +302,11 @@ pub fn publish(cx: &mut Cx<'_>, args: Args<'_>) -> After {
         }
     };
     if let Some(ids) = registry.channels.get(channel) {
-        deliver(ids, &frame(None, channel, message), cx.out);
+        deliver(ids, None, cx.out);
     }
     for (pattern, ids) in &registry.patterns {
         if glob_match(pattern, channel) {
-            deliver(ids, &frame(Some(pattern), channel, message), cx.out);
+            deliver(ids, Some(pattern), cx.out);
         }
     }
     for id in kicked {

@@ -9,7 +9,7 @@ const INVALID_EXPIRE: &str = "ERR invalid expire time in 'set' command";
 
 pub fn get(cx: &mut Cx<'_>, args: Args<'_>) -> After {
     match cx.db.get(args.arg(1), cx.now) {
-        None => reply::nil(cx.out),
+        None => reply::null(cx.out, cx.session.resp3),
         Some(Entry {
             value: Value::Str(s),
             ..
@@ -110,7 +110,7 @@ pub fn set(cx: &mut Cx<'_>, args: Args<'_>) -> After {
     if options.get {
         match &old {
             Some(old) => reply::bulk(cx.out, old),
-            None => reply::nil(cx.out),
+            None => reply::null(cx.out, cx.session.resp3),
         }
     }
     let exists = old.is_some();
@@ -177,7 +177,7 @@ pub fn mget(cx: &mut Cx<'_>, args: Args<'_>) -> After {
                 value: Value::Str(s),
                 ..
             }) => reply::bulk(cx.out, s),
-            _ => reply::nil(cx.out),
+            _ => reply::null(cx.out, cx.session.resp3),
         }
     }
     After::Continue

@@ -431,7 +431,7 @@ fn connection_commands() {
         &mut db,
         0,
         &[
-            "HELLO 3",
+            "HELLO 4",
             "HELLO 2 SETNAME app",
             "CLIENT GETNAME",
             "CLIENT SETINFO LIB-NAME redis-rs",
@@ -478,6 +478,48 @@ fn connection_commands() {
     assert_eq!(replies[15], "+RESET\r\n");
     assert_eq!(replies[16], "$-1\r\n");
     assert_eq!(replies[17], "+OK\r\n");
+}
+
+/// After `HELLO 3`: nulls, maps, pushes, and no pub/sub context.
+#[test]
+fn resp3_replies() {
+    let mut db = db();
+    let replies = run(
+        &mut db,
+        0,
+        &[
+            "HELLO 3",
+            "GET nope",
+            "LPOP nope 2",
+            "MGET nope",
+            "CONFIG GET appendonly",
+            "SUBSCRIBE ch",
+            "GET nope",
+            "PING",
+            "UNSUBSCRIBE",
+            "UNSUBSCRIBE",
+            "RESET",
+            "GET nope",
+        ],
+    );
+    assert!(replies[0].starts_with("%7\r\n$6\r\nserver\r\n"));
+    assert!(replies[0].contains("$5\r\nproto\r\n:3\r\n"));
+    assert_eq!(
+        &replies[1..],
+        [
+            "_\r\n",
+            "_\r\n",
+            "*1\r\n_\r\n",
+            "%1\r\n$10\r\nappendonly\r\n$2\r\nno\r\n",
+            ">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n",
+            "_\r\n",
+            "+PONG\r\n",
+            ">3\r\n$11\r\nunsubscribe\r\n$2\r\nch\r\n:0\r\n",
+            ">3\r\n$11\r\nunsubscribe\r\n_\r\n:0\r\n",
+            "+RESET\r\n",
+            "$-1\r\n",
+        ]
+    );
 }
 
 #[test]

@@ -38,14 +38,55 @@ pub fn bulk(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// `$-1`: the null bulk string (a missing value).
-pub fn nil(out: &mut Vec<u8>) {
-    out.extend_from_slice(b"$-1\r\n");
+/// A missing value: RESP2's null bulk string `$-1`, or RESP3's null `_`.
+pub fn null(out: &mut Vec<u8>, resp3: bool) {
+    out.extend_from_slice(if resp3 { b"_\r\n" } else { b"$-1\r\n" });
 }
 
-/// `*-1`: the null array.
-pub fn nil_array(out: &mut Vec<u8>) {
-    out.extend_from_slice(b"*-1\r\n");
+/// A missing array: RESP2's null array `*-1`, or RESP3's null `_`.
+pub fn null_array(out: &mut Vec<u8>, resp3: bool) {
+    out.extend_from_slice(if resp3 { b"_\r\n" } else { b"*-1\r\n" });
+}
+
+/// The header of a map of `len` pairs: RESP3's `%len`, or in RESP2 a flat
+/// array of `2 * len` values.
+pub fn map(out: &mut Vec<u8>, len: usize, resp3: bool) {
+    if resp3 {
+        out.push(b'%');
+        decimal(out, len as i64);
+        out.extend_from_slice(b"\r\n");
+    } else {
+        array(out, 2 * len);
+    }
+}
+
+/// The header of a set (RESP3 `~len`; an array in RESP2).
+pub fn set(out: &mut Vec<u8>, len: usize, resp3: bool) {
+    header(out, if resp3 { b'~' } else { b'*' }, len);
+}
+
+/// The header of an out-of-band message (RESP3 push `>len`; an array in
+/// RESP2).
+pub fn push(out: &mut Vec<u8>, len: usize, resp3: bool) {
+    header(out, if resp3 { b'>' } else { b'*' }, len);
+}
+
+/// Text for a person (`INFO`): RESP3's verbatim string `=len\r\ntxt:...`,
+/// or a bulk string in RESP2.
+pub fn verbatim(out: &mut Vec<u8>, text: &[u8], resp3: bool) {
+    if !resp3 {
+        return bulk(out, text);
+    }
+    header(out, b'=', text.len() + 4);
+    out.extend_from_slice(b"txt:");
+    out.extend_from_slice(text);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn header(out: &mut Vec<u8>, kind: u8, len: usize) {
+    out.push(kind);
+    decimal(out, len as i64);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// `*len`: the header of an array; `len` values follow.

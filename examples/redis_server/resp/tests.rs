@@ -369,12 +369,18 @@ fn replies() {
     reply::integer(&mut out, -12);
     reply::integer(&mut out, i64::MIN);
     reply::bulk(&mut out, b"a\r\nb");
-    reply::nil(&mut out);
+    reply::null(&mut out, false);
     reply::array(&mut out, 2);
-    reply::nil_array(&mut out);
+    reply::null_array(&mut out, false);
+    reply::null(&mut out, true);
+    reply::map(&mut out, 1, true);
+    reply::map(&mut out, 1, false);
+    reply::push(&mut out, 3, true);
+    reply::set(&mut out, 2, true);
+    reply::verbatim(&mut out, b"a:1", true);
     assert_eq!(
         out.escape_ascii().to_string(),
-        b"+OK\r\n-ERR bad  thing\r\n:-12\r\n:-9223372036854775808\r\n$4\r\na\r\nb\r\n$-1\r\n*2\r\n*-1\r\n"
+        b"+OK\r\n-ERR bad  thing\r\n:-12\r\n:-9223372036854775808\r\n$4\r\na\r\nb\r\n$-1\r\n*2\r\n*-1\r\n_\r\n%1\r\n*2\r\n>3\r\n~2\r\n=7\r\ntxt:a:1\r\n"
             .escape_ascii()
             .to_string()
     );
