@@ -16,7 +16,9 @@
 //! Without `--port` it prints a note and exits, so that `cargo bench` and
 //! `cargo test --all-targets` do not hang on a server. `SHUTDOWN` stops it.
 
-#[allow(dead_code)] // shared with the example; not every item is used here
+// Shared with the example; not every item is used here, and without the
+// test harness the unit tests' imports are unused too.
+#[allow(dead_code, unused_imports)]
 #[path = "../examples/redis_server/commands/mod.rs"]
 mod commands;
 #[allow(dead_code)]
