@@ -2,7 +2,7 @@
 //! (inline or multibulk) and every request runs against one keyspace, from
 //! two connections taking turns, on a clock that moves with the input.
 //!
-//! Checked: nothing panics, and every reply is well-formed RESP.
+//! Checked: nothing panics, and every reply is well-formed RESP2 or RESP3.
 #![no_main]
 
 use std::cell::RefCell;
@@ -37,8 +37,8 @@ impl Outbox for Queue {
     }
 }
 
-/// The length of the RESP value at the start of `out`; panics if it is
-/// malformed.
+/// The length of the RESP2 or RESP3 value at the start of `out` (of the
+/// types the server sends); panics if it is malformed.
 fn value_len(out: &[u8]) -> usize {
     let line = out
         .windows(2)
@@ -52,11 +52,11 @@ fn value_len(out: &[u8]) -> usize {
             .unwrap()
     };
     match out[0] {
-        b'+' | b'-' | b':' => {
+        b'+' | b'-' | b':' | b'_' => {
             assert!(!out[1..line - 2].contains(&b'\r') && !out[1..line - 2].contains(&b'\n'));
             line
         }
-        b'$' => match number() {
+        b'$' | b'=' => match number() {
             -1 => line,
             len => {
                 let end = line + len as usize;
@@ -64,9 +64,10 @@ fn value_len(out: &[u8]) -> usize {
                 end + 2
             }
         },
-        b'*' => {
+        b'*' | b'~' | b'>' | b'%' => {
+            let per_entry = if out[0] == b'%' { 2 } else { 1 };
             let mut at = line;
-            for _ in 0..number().max(0) {
+            for _ in 0..per_entry * number().max(0) {
                 at += value_len(&out[at..]);
             }
             at
