@@ -1,6 +1,7 @@
-//! The differential test: generated command sequences go to this server
+//! The differential tests: generated command sequences go to this server
 //! and to a real `redis-server` (7.0, `--databases 1`), over raw TCP, and
-//! the reply bytes must be identical.
+//! the reply bytes must be identical; and malformed or lenient raw input
+//! must get the same bytes back and the same closing behaviour.
 //!
 //! `redis-server` is looked up as `/usr/bin/redis-server`, then on the
 //! `PATH`. If it is missing the test says so and passes, unless
@@ -305,4 +306,108 @@ fn replies_match_redis_server() {
         "{cases} sequences, {steps_run} requests: identical replies ({:.1} s)",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// Malformed and lenient input, sent raw: the same bytes back from both
+/// servers, and both close the connection, or both keep it.
+#[test]
+fn protocol_errors_match_redis_server() {
+    let Some(binary) = RealRedis::binary() else {
+        if std::env::var_os("COSHARE_REDIS_DIFF_REQUIRED").is_some() {
+            panic!("redis-server is not installed and COSHARE_REDIS_DIFF_REQUIRED is set");
+        }
+        println!("note: redis-server is not installed; skipping");
+        return;
+    };
+    let real = RealRedis::start(&binary);
+    let ours = TestServer::start();
+    let long_header = [&b"*"[..], &[b'1'; 70 * 1024]].concat();
+    let long_bulk_header = [&b"*1\r\n$"[..], &[b'1'; 70 * 1024]].concat();
+    let long_inline = vec![b'a'; 70 * 1024];
+    // Input after which Redis replies and closes.
+    let closing: Vec<&[u8]> = vec![
+        b"*03\r\n",
+        b"*1 \r\n",
+        b"*x\r\n",
+        b"*-0\r\n",
+        b"*+1\r\n",
+        b"* 1\r\n",
+        b"*\r\n",
+        b"*2147483648\r\n",
+        b"*99999999999999999999\r\n",
+        b"*1\r\n$03\r\n",
+        b"*1\r\n$3 \r\n",
+        b"*1\r\n$x\r\n",
+        b"*1\r\n$-1\r\n",
+        b"*1\r\n$+3\r\n",
+        b"*1\r\n$\r\n",
+        b"*1\r\n$536870913\r\n",
+        b"*1\r\n$99999999999999999999\r\n",
+        b"*1\r\n:4\r\n",
+        b"*1\r\n+PING\r\n",
+        b"*1\r\n*1\r\n",
+        b"*1\r\n\xff\r\n",
+        b"*1\r\r\n$4\r\nPING\r\n",
+        b"*1\r\n$4\r\nPING\r\n*1\r\n$x\r\n",
+        b"PING\r\nSET \"a b\r\n",
+        b"ECHO 'a'b\r\n",
+        b"ECHO \"a\"b\r\n",
+        b"ECHO \"unterminated\r\n",
+        b"ECHO 'it\\'s\r\n",
+        &long_header,
+        &long_bulk_header,
+        &long_inline,
+    ];
+    for input in closing {
+        let mut replies = Vec::new();
+        for addr in [ours.addr, real.addr] {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            std::io::Write::write_all(&mut stream, input).unwrap();
+            let mut got = Vec::new();
+            let closed = std::io::Read::read_to_end(&mut stream, &mut got).is_ok();
+            replies.push((show(&got), closed));
+        }
+        assert_eq!(
+            replies[0],
+            replies[1],
+            "ours, then redis-server's, for {}",
+            show(&input[..input.len().min(64)])
+        );
+        assert!(replies[1].1, "redis-server closes after {}", show(input));
+    }
+    // Input Redis takes, leniencies included: `replies` replies, and the
+    // connection stays open.
+    let lenient: &[(&[u8], usize)] = &[
+        (b"*1\r\n$4\r\nPINGxxPING\r\n", 2),
+        (b"*1\rX$4\r\nPING\r\n", 1),
+        (b"\r\n\r\n*0\r\n*-1\r\n*-7\r\nPING x\r\n", 1),
+        (b"ECHO a\x0bb\x0cc\rd\r\n", 1),
+        (b"ECHO \"\\xzz\\x41\\n\" '\\'' \"a\\\"b\"\r\n", 1),
+        (b"   PING   \r\nPING\n", 2),
+        (b"\x0bECHO \"a\"\x0b\r\n", 1),
+        (b"*2\r\n$4\r\nECHO\r\n$3\r\na\r\n\r\n", 1),
+        (b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\nGET k\r\n", 2),
+    ];
+    for &(input, count) in lenient {
+        let mut replies = Vec::new();
+        for addr in [ours.addr, real.addr] {
+            let mut conn = Replies::connect(addr);
+            conn.send(input);
+            let got: Vec<String> = (0..count)
+                .map(|_| show(&conn.next().expect("a reply")))
+                .collect();
+            // Still open: a request after them is answered.
+            assert_eq!(conn.call(&["PING"]), b"+PONG\r\n", "after {}", show(input));
+            replies.push(got);
+        }
+        assert_eq!(
+            replies[0],
+            replies[1],
+            "ours, then redis-server's, for {}",
+            show(input)
+        );
+    }
 }
