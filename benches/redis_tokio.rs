@@ -5,7 +5,9 @@
 //! `spawn_local` task per connection, the keyspace in an `Rc<RefCell<Db>>`
 //! (a `HashMap` inside) borrowed for each request, and the expiry reaper on
 //! tokio's timers. So the benchmark compares the runtimes and the way the
-//! state is shared, not two implementations of the commands.
+//! state is shared, not two implementations of the commands. Pub/sub
+//! messages go through a bounded tokio channel per subscriber, with the
+//! same slow-subscriber limits as the coshare server.
 //!
 //! ```text
 //! cargo bench --bench redis_tokio -- --port 6381
@@ -14,14 +16,16 @@
 //! Without `--port` it prints a note and exits, so that `cargo bench` and
 //! `cargo test --all-targets` do not hang on a server. `SHUTDOWN` stops it.
 
-#[allow(dead_code)] // shared with the example; not every item is used here
-#[path = "../examples/redis_server/commands.rs"]
+// Shared with the example; not every item is used here, and without the
+// test harness the unit tests' imports are unused too.
+#[allow(dead_code, unused_imports)]
+#[path = "../examples/redis_server/commands/mod.rs"]
 mod commands;
 #[allow(dead_code)]
-#[path = "../examples/redis_server/resp.rs"]
+#[path = "../examples/redis_server/resp/mod.rs"]
 mod resp;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -29,14 +33,41 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 
-use commands::{After, Config, Db, Session};
-use resp::{Limits, Parsed, Parser, ReadBuffer, reply};
+use commands::{After, Config, Db, Frame, Outbox, Session};
+use resp::{Limits, Parsed, Parser, ReadBuffer};
 
 /// As in the coshare server.
 const FLUSH_AT: usize = 64 * 1024;
 const REAP_BATCH: usize = 256;
+const MAX_PUBSUB_MESSAGES: usize = 64 * 1024;
+const MAX_PUBSUB_BYTES: usize = 32 * 1024 * 1024;
+
+/// A subscriber's end of its mailbox: messages, bytes queued, kicked.
+type Inbox = (mpsc::Receiver<Frame>, Rc<Cell<usize>>, Rc<Notify>);
+
+/// A subscriber's outbox: a bounded tokio channel and the bytes in it.
+struct Mailbox {
+    tx: mpsc::Sender<Frame>,
+    queued: Rc<Cell<usize>>,
+    kicked: Rc<Notify>,
+}
+
+impl Outbox for Mailbox {
+    fn offer(&self, frame: &Frame) -> bool {
+        let queued = self.queued.get() + frame.len();
+        if queued > MAX_PUBSUB_BYTES || self.tx.try_send(Rc::clone(frame)).is_err() {
+            return false;
+        }
+        self.queued.set(queued);
+        true
+    }
+
+    fn disconnect(&self) {
+        self.kicked.notify_one();
+    }
+}
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -74,12 +105,12 @@ async fn serve(addr: SocketAddr) {
     println!("tokio redis server listening on {addr}");
     let _ = std::io::stdout().flush();
     let start = Instant::now();
-    let db = Rc::new(RefCell::new(Db::new(Config {
-        server_name: "tokio",
-        port: addr.port(),
-        max_clients: 10_000,
+    let db = Rc::new(RefCell::new(Db::new(Config::new(
+        "tokio",
+        addr.port(),
+        10_000,
         limits,
-    })));
+    ))));
     let wakeup = Rc::new(Notify::new());
     tokio::task::spawn_local(reaper(Rc::clone(&db), Rc::clone(&wakeup), start));
     loop {
@@ -116,7 +147,15 @@ async fn connection(
     let mut parser = Parser::new(limits);
     let mut input = ReadBuffer::new();
     let mut out = Vec::with_capacity(4096);
+    let mut inbox: Option<Inbox> = None;
     'conn: loop {
+        if let Some((rx, queued, _)) = &mut inbox {
+            while out.len() < FLUSH_AT {
+                let Ok(frame) = rx.try_recv() else { break };
+                queued.set(queued.get() - frame.len());
+                out.extend_from_slice(&frame);
+            }
+        }
         let now = start.elapsed();
         let mut end = None;
         let mut need = None;
@@ -127,6 +166,7 @@ async fn connection(
                     end = match db.execute(args, &mut session, now, &mut out) {
                         After::Continue => None,
                         After::Close => Some(false),
+                        After::Drop => break 'conn,
                         After::Shutdown => std::process::exit(0),
                     };
                     if db.take_reaper_wakeup() {
@@ -135,12 +175,8 @@ async fn connection(
                     consumed
                 }
                 Parsed::Skip(skip) => skip,
-                Parsed::Invalid { error, skip } => {
-                    reply::error(&mut out, &format!("ERR {error}"));
-                    skip
-                }
                 Parsed::Fatal(error) => {
-                    reply::error(&mut out, &format!("ERR {error}"));
+                    error.reply(&mut out);
                     end = Some(true);
                     0
                 }
@@ -151,8 +187,27 @@ async fn connection(
             };
             input.consume(used);
         }
+        if session.needs_outbox() {
+            let (tx, rx) = mpsc::channel(MAX_PUBSUB_MESSAGES);
+            let (queued, kicked) = (Rc::new(Cell::new(0)), Rc::new(Notify::new()));
+            let mailbox = Mailbox {
+                tx,
+                queued: Rc::clone(&queued),
+                kicked: Rc::clone(&kicked),
+            };
+            db.borrow_mut()
+                .attach_outbox(&mut session, Rc::new(mailbox));
+            inbox = Some((rx, queued, kicked));
+        }
         if !out.is_empty() {
-            if socket.write_all(&out).await.is_err() {
+            let written = match &inbox {
+                None => socket.write_all(&out).await,
+                Some((_, _, kicked)) => tokio::select! {
+                    written = socket.write_all(&out) => written,
+                    () = kicked.notified() => break 'conn,
+                },
+            };
+            if written.is_err() {
                 break 'conn;
             }
             out.clear();
@@ -162,12 +217,26 @@ async fn connection(
             break 'conn;
         }
         let Some(need) = need else { continue };
-        match socket.read(input.spare(need)).await {
+        let read = match inbox.as_mut().filter(|_| session.in_pubsub()) {
+            None => socket.read(input.spare(need)).await,
+            Some((rx, queued, kicked)) => tokio::select! {
+                read = socket.read(input.spare(need)) => read,
+                Some(frame) = rx.recv() => {
+                    queued.set(queued.get() - frame.len());
+                    out.extend_from_slice(&frame);
+                    continue;
+                }
+                () = kicked.notified() => break 'conn,
+            },
+        };
+        match read {
             Ok(0) | Err(_) => break 'conn,
             Ok(n) => input.filled(n),
         }
     }
-    db.borrow_mut().clients -= 1;
+    let mut db = db.borrow_mut();
+    db.clients -= 1;
+    db.end_session(&mut session);
 }
 
 async fn reaper(db: Rc<RefCell<Db>>, wakeup: Rc<Notify>, start: Instant) {

@@ -1,6 +1,6 @@
-//! A Redis-protocol (RESP2) server: one coroutine per connection, all of
-//! them sharing one keyspace in the driver's state, with no `Rc<RefCell<_>>`
-//! and no `Arc<Mutex<_>>`.
+//! A Redis-protocol (RESP2 and RESP3) server: one coroutine per connection,
+//! all of them sharing one keyspace in the driver's state, with no
+//! `Rc<RefCell<_>>` and no `Arc<Mutex<_>>`.
 //!
 //! ```text
 //! $ cargo run --release --example redis_server -- --port 6380
@@ -16,27 +16,68 @@
 //! `COSHARE_REDIS_PORT` environment variable, else 6380; port 0 picks a
 //! free one. The server listens on loopback only and stops on `SHUTDOWN`.
 //!
-//! Commands: `PING ECHO GET SET (EX PX EXAT PXAT NX XX GET KEEPTTL) SETNX
-//! DEL UNLINK EXISTS INCR DECR INCRBY DECRBY APPEND STRLEN MGET MSET MSETNX
-//! EXPIRE PEXPIRE (NX XX GT LT) TTL PTTL PERSIST TYPE KEYS FLUSHALL FLUSHDB
-//! DBSIZE LPUSH RPUSH LPOP RPOP LLEN LRANGE SELECT QUIT SHUTDOWN`, and what
-//! clients send when they connect: `HELLO` (RESP2 only; `HELLO 3` gets
-//! `-NOPROTO`), `CLIENT SETINFO/SETNAME/GETNAME/ID/INFO`, `COMMAND`,
-//! `CONFIG GET`, `INFO`, `AUTH` (an error: no password is set).
+//! # Commands
 //!
-//! The layout:
+//! Each answers as redis-server 7.0 does, byte for byte, errors included
+//! (`tests/redis/diff.rs` checks that against a real `redis-server`):
 //!
-//! * `resp.rs`: the wire protocol (incremental parser with limits, reply
+//! * strings: `GET SET (NX XX GET EX PX EXAT PXAT KEEPTTL) SETNX MGET MSET
+//!   MSETNX INCR DECR INCRBY DECRBY APPEND STRLEN`;
+//! * keys: `DEL UNLINK EXISTS EXPIRE PEXPIRE (NX XX GT LT) TTL PTTL PERSIST
+//!   TYPE KEYS DBSIZE FLUSHALL FLUSHDB`;
+//! * lists: `LPUSH RPUSH LPOP RPOP LLEN LRANGE`;
+//! * transactions: `MULTI EXEC DISCARD WATCH UNWATCH`;
+//! * pub/sub: `SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE PUNSUBSCRIBE PUBLISH`;
+//! * connection: `PING ECHO SELECT (0 only) AUTH RESET QUIT`.
+//!
+//! Every reply comes in RESP2, or in RESP3 after `HELLO 3` (nulls, maps,
+//! sets, pushes for pub/sub, verbatim strings, as redis-server 7 sends them;
+//! redis-py 8 asks for RESP3 when it connects).
+//!
+//! And what clients send when they connect, with replies that carry this
+//! server's own facts: `HELLO`, `CLIENT SETINFO/SETNAME/GETNAME/ID/INFO/HELP`
+//! (`SETINFO` is Redis 7.2's), `COMMAND` (`COUNT`, `LIST`, `INFO`, `HELP`;
+//! `COMMAND DOCS` is an error, so that `redis-cli` falls back to its
+//! built-in help), `CONFIG GET/RESETSTAT`, `INFO`, and `SHUTDOWN`.
+//!
+//! Deliberate differences from redis-server 7.0:
+//!
+//! * one database: `SELECT 1` is out of range, as with `databases 1`;
+//! * input Redis would sit on, waiting for more (a NUL byte before the end
+//!   of an inline line or of a header line), gets at once the error Redis
+//!   ends with (see `resp`); a request over `client-query-buffer-limit` gets
+//!   an error before the close, where Redis closes without one;
+//! * the order of `KEYS` and of an `UNSUBSCRIBE` without arguments is the
+//!   order of this server's own tables (Redis's is a hash order too);
+//! * a transaction may queue at most as many bytes as one request may hold
+//!   (Redis has no such bound); a slow subscriber is cut off at the hard
+//!   limit only (see `client.rs`);
+//! * the listen backlog is the driver's, 128 (Redis asks for 511).
+//!
+//! # Transactions and the type system
+//!
+//! `EXEC` runs every queued command inside the one `with_state` call that
+//! runs `EXEC` (see `commands/tx.rs`). A `with_state` closure cannot reach
+//! the task, so it cannot wait on anything: the compiler proves that no
+//! other connection runs in the middle of a transaction, and there is no
+//! lock to take.
+//!
+//! # Layout
+//!
+//! * `resp/`: the wire protocol (incremental parser with limits, reply
 //!   encoders, read buffer), with no I/O;
-//! * `commands.rs`: the keyspace and every command, as plain functions
-//!   that append a reply to a buffer; expiry (lazy on access, plus a
-//!   reaper on the driver's timers) is explained there;
-//! * `server.rs`: the coshare tasks (accept, one per connection, reaper).
+//! * `commands/`: the keyspace and every command, as plain functions that
+//!   append a reply to a buffer, one file per family; expiry (lazy on
+//!   access, plus a reaper on the driver's timers) is explained there;
+//! * `client.rs`: the task of one connection, pub/sub delivery and the
+//!   slow-subscriber policy;
+//! * `server.rs`: the accept task and the reaper.
 //!
 //! The tokio comparison server, `benches/redis_tokio.rs`, runs the same
-//! `resp.rs` and `commands.rs` over tokio with `Rc<RefCell<_>>` state;
+//! `resp/` and `commands/` over tokio with `Rc<RefCell<_>>` state;
 //! `benches/redis/run.sh` races both against a real `redis-server`.
 
+mod client;
 mod commands;
 mod resp;
 mod server;
@@ -107,7 +148,7 @@ fn the_port_comes_from_the_arguments_or_the_environment() {
 }
 
 /// The example end to end: answer a pipelined `PING` and `ECHO`, then stop
-/// on `SHUTDOWN` (`tests/redis.rs` has the full client tests).
+/// on `SHUTDOWN` (`tests/redis/` has the full client tests).
 #[test]
 fn serves_and_shuts_down() {
     use std::io::Read;

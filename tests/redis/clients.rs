@@ -1,145 +1,14 @@
-//! The Redis example server (`examples/redis_server`) against real clients:
-//! the `redis` crate, raw bytes over a `TcpStream`, and `redis-cli` when it
-//! is installed. Each test runs its own server on a thread, on a free
-//! loopback port, and stops it with `SHUTDOWN`.
-#![cfg(feature = "io")]
+//! The server against real clients: the `redis` crate, raw sockets, and
+//! `redis-cli` when it is installed.
 
-#[allow(dead_code)] // shared with the example; not every item is used here
-#[path = "../examples/redis_server/commands.rs"]
-mod commands;
-#[allow(dead_code)]
-#[path = "../examples/redis_server/resp.rs"]
-mod resp;
-#[allow(dead_code)]
-#[path = "../examples/redis_server/server.rs"]
-mod server;
-
-use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::io::Write;
 use std::process::{Command, Stdio};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
-use redis::{Connection, RedisResult};
+use redis::Connection;
 
-use resp::Limits;
-use server::{Options, RedisServer};
-
-/// A server on its own thread; dropping it sends `SHUTDOWN` and joins.
-struct TestServer {
-    addr: SocketAddr,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl TestServer {
-    fn start() -> TestServer {
-        TestServer::with_limits(Limits::default())
-    }
-
-    fn with_limits(limits: Limits) -> TestServer {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let thread = thread::spawn(move || {
-            let mut options = Options::loopback(0);
-            options.limits = limits;
-            let server = RedisServer::bind(options).expect("bind a loopback port");
-            tx.send(server.local_addr()).unwrap();
-            server.run().expect("the server runs until SHUTDOWN");
-        });
-        let addr = rx.recv().expect("the server thread reports its address");
-        TestServer {
-            addr,
-            thread: Some(thread),
-        }
-    }
-
-    fn client(&self) -> Connection {
-        let client = redis::Client::open(format!("redis://{}/", self.addr)).unwrap();
-        client
-            .get_connection()
-            .expect("connect with the redis crate")
-    }
-
-    fn raw(&self) -> TcpStream {
-        let stream = TcpStream::connect(self.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        stream.set_nodelay(true).unwrap();
-        stream
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Ok(mut stream) = TcpStream::connect(self.addr) {
-            let _ = stream.write_all(b"SHUTDOWN\r\n");
-            let mut rest = Vec::new();
-            let _ = stream.read_to_end(&mut rest);
-        }
-        if let Some(thread) = self.thread.take() {
-            let joined = thread.join();
-            if !thread::panicking() {
-                joined.expect("the server thread ends cleanly");
-            }
-        }
-    }
-}
-
-fn cmd(con: &mut Connection, args: &[&str]) -> RedisResult<redis::Value> {
-    let mut command = redis::cmd(args[0]);
-    for arg in &args[1..] {
-        command.arg(*arg);
-    }
-    command.query(con)
-}
-
-fn string(con: &mut Connection, args: &[&str]) -> Option<String> {
-    let mut command = redis::cmd(args[0]);
-    for arg in &args[1..] {
-        command.arg(*arg);
-    }
-    command.query(con).unwrap()
-}
-
-fn int(con: &mut Connection, args: &[&str]) -> i64 {
-    let mut command = redis::cmd(args[0]);
-    for arg in &args[1..] {
-        command.arg(*arg);
-    }
-    command.query(con).unwrap()
-}
-
-/// The error a command gets: (code, detail).
-fn error(con: &mut Connection, args: &[&str]) -> (String, String) {
-    let err = cmd(con, args).expect_err("an error reply");
-    (
-        err.code().unwrap_or("?").to_owned(),
-        err.detail().unwrap_or("").to_owned(),
-    )
-}
-
-/// Reads from a raw connection until `expected` bytes came, or EOF.
-fn read_n(stream: &mut TcpStream, expected: usize) -> String {
-    let mut got = vec![0; expected];
-    let mut at = 0;
-    while at < expected {
-        match stream.read(&mut got[at..]) {
-            Ok(0) => break,
-            Ok(n) => at += n,
-            Err(e) => panic!("read failed after {:?}: {e}", got[..at].escape_ascii()),
-        }
-    }
-    String::from_utf8_lossy(&got[..at]).into_owned()
-}
-
-/// Reads until the peer closes; what arrived before.
-fn read_to_eof(stream: &mut TcpStream) -> String {
-    let mut got = Vec::new();
-    stream
-        .read_to_end(&mut got)
-        .expect("the server closes the connection");
-    String::from_utf8_lossy(&got).into_owned()
-}
+use crate::support::{TestServer, cmd, error, int, read_n, string};
 
 #[test]
 fn strings_counters_and_keys() {
@@ -388,170 +257,9 @@ fn wrong_types_arity_and_unknown_commands() {
         "unknown command 'NOSUCH', with args beginning with: 'a' "
     );
     assert_eq!(error(&mut con, &["SET", "k", "v", "EX"]).1, "syntax error");
-    assert_eq!(error(&mut con, &["HELLO", "3"]).0, "NOPROTO");
+    assert_eq!(error(&mut con, &["HELLO", "4"]).0, "NOPROTO");
     // The connection is fine after all that.
     assert_eq!(string(&mut con, &["PING"]).as_deref(), Some("PONG"));
-}
-
-/// Recoverable protocol errors get an error and the connection goes on;
-/// an error inside a multibulk frame closes it, like Redis.
-#[test]
-fn malformed_input() {
-    let server = TestServer::start();
-    let mut stream = server.raw();
-    let steps: [(&[u8], &str); 5] = [
-        (
-            b"*x\r\n",
-            "-ERR Protocol error: invalid multibulk length\r\n",
-        ),
-        (b"PING\r\n", "+PONG\r\n"),
-        (
-            b"SET k \"unbalanced\r\n",
-            "-ERR Protocol error: unbalanced quotes in request\r\n",
-        ),
-        (b"set 'k' \"a \\x41\"\r\nget k\r\n", "+OK\r\n$3\r\na A\r\n"),
-        (b"\r\n\r\n*0\r\nPING x\r\n", "$1\r\nx\r\n"),
-    ];
-    for (send, reply) in steps {
-        stream.write_all(send).unwrap();
-        assert_eq!(
-            read_n(&mut stream, reply.len()),
-            reply,
-            "after {}",
-            send.escape_ascii()
-        );
-    }
-    // Fatal: the server replies, then closes.
-    for (send, reply) in [
-        (
-            &b"*1\r\n$x\r\n"[..],
-            "-ERR Protocol error: invalid bulk length\r\n",
-        ),
-        (
-            b"*1\r\n+PING\r\n",
-            "-ERR Protocol error: expected '$', got '+'\r\n",
-        ),
-        (
-            b"*1\r\n$4\r\nPINGPONG\r\n",
-            "-ERR Protocol error: expected CRLF after bulk string\r\n",
-        ),
-    ] {
-        let mut stream = server.raw();
-        stream.write_all(send).unwrap();
-        assert_eq!(read_to_eof(&mut stream), reply);
-    }
-    // Other clients never noticed.
-    assert_eq!(
-        string(&mut server.client(), &["PING"]).as_deref(),
-        Some("PONG")
-    );
-}
-
-#[test]
-fn oversized_input_is_rejected_and_the_connection_closed() {
-    let limits = Limits {
-        max_bulk_len: 1024 * 1024,
-        max_args: 1000,
-        max_inline_len: 64 * 1024,
-        max_request_len: 3 * 1024 * 1024,
-    };
-    let server = TestServer::with_limits(limits);
-
-    // Through the client library: a value over the bulk limit. The client
-    // writes all of it; the server replies at the header, then discards
-    // the rest until the client has read the error.
-    let mut con = server.client();
-    let big = vec![b'x'; 2 * 1024 * 1024];
-    let err = redis::cmd("SET")
-        .arg("big")
-        .arg(&big[..])
-        .exec(&mut con)
-        .expect_err("too large");
-    assert!(
-        err.to_string()
-            .contains("Protocol error: bulk length 2097152 exceeds the limit of 1048576 bytes"),
-        "{err}"
-    );
-    assert!(
-        cmd(&mut con, &["PING"]).is_err(),
-        "the connection is closed"
-    );
-
-    // Raw: each limit, and the bytes the server did read are all it holds.
-    let too_long_request = [
-        &b"*5\r\n$3\r\nSET\r\n$1\r\nk\r\n"[..],
-        &[
-            b"$1048576\r\n".as_slice(),
-            &vec![b'a'; 1024 * 1024],
-            b"\r\n",
-        ]
-        .concat(),
-        &[
-            b"$1048576\r\n".as_slice(),
-            &vec![b'b'; 1024 * 1024],
-            b"\r\n",
-        ]
-        .concat(),
-        b"$1048576\r\n",
-    ]
-    .concat();
-    let inline = vec![b'a'; 100 * 1024];
-    for (send, reply) in [
-        (
-            &b"*1001\r\n"[..],
-            "multibulk length 1001 exceeds the limit of 1000 arguments",
-        ),
-        (
-            b"*2\r\n$4\r\nECHO\r\n$1048577\r\n",
-            "bulk length 1048577 exceeds the limit",
-        ),
-        (
-            &too_long_request,
-            "request exceeds the limit of 3145728 bytes",
-        ),
-        (&inline, "too big inline request (limit 65536 bytes)"),
-        (
-            b"*99999999999999999999999999999999999999\r\n",
-            "too big count string",
-        ),
-    ] {
-        let mut stream = server.raw();
-        stream.write_all(send).unwrap();
-        let got = read_to_eof(&mut stream);
-        assert!(
-            got.starts_with("-ERR Protocol error: ")
-                && got.contains(reply)
-                && got.ends_with("\r\n"),
-            "{got:?}"
-        );
-    }
-    // A client that keeps sending after the error is cut off after the
-    // linger time, and the server is not disturbed.
-    let mut stream = server.raw();
-    stream.write_all(b"*1001\r\n").unwrap();
-    let writer = {
-        let mut stream = stream.try_clone().unwrap();
-        thread::spawn(move || {
-            let junk = [b'j'; 64 * 1024];
-            let until = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < until {
-                if stream.write_all(&junk).is_err() {
-                    return true; // cut off
-                }
-            }
-            false
-        })
-    };
-    let mut reply = [0u8; 64];
-    let n = stream.read(&mut reply).unwrap();
-    assert!(reply[..n].starts_with(b"-ERR Protocol error: multibulk length"));
-    assert!(writer.join().unwrap(), "the server closes after lingering");
-    let _ = stream.shutdown(Shutdown::Both);
-    assert_eq!(
-        string(&mut server.client(), &["PING"]).as_deref(),
-        Some("PONG")
-    );
-    assert_eq!(int(&mut server.client(), &["DBSIZE"]), 0);
 }
 
 /// Many connections, one keyspace: no update is lost.
@@ -617,6 +325,25 @@ fn connection_handshakes() {
     let info = string(&mut con, &["INFO"]).unwrap();
     assert!(info.contains("connected_clients:1"), "{info}");
     assert_eq!(string(&mut con, &["QUIT"]).as_deref(), Some("OK"));
+}
+
+/// A RESP3 connection: the client sends `HELLO 3` and reads maps and nulls.
+#[test]
+fn a_resp3_client_connects() {
+    let server = TestServer::start();
+    let client = redis::Client::open(format!("redis://{}/?protocol=resp3", server.addr)).unwrap();
+    let mut resp3 = client.get_connection().expect("connect with RESP3");
+    assert_eq!(string(&mut resp3, &["GET", "missing"]), None);
+    assert_eq!(
+        string(&mut resp3, &["SET", "k", "v"]).as_deref(),
+        Some("OK")
+    );
+    let config: std::collections::HashMap<String, String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("appendonly")
+        .query(&mut resp3)
+        .unwrap();
+    assert_eq!(config["appendonly"], "no");
 }
 
 /// `redis-cli`, if it is installed: arguments, lines on stdin, and
