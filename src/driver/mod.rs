@@ -140,10 +140,20 @@ pub use handle::{DriverHandle, Waker};
 pub use join::{JoinError, JoinHandle, JoinWait};
 #[cfg(feature = "io")]
 #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
-pub use net::{Accept, ReadSome, TcpListener, TcpStream, WriteSome};
+pub use net::{
+    Accept, Connect, DEFAULT_BACKLOG, DatagramSocket, Listener, ReadSome, RecvDatagram, RecvFrom,
+    SendDatagram, SendTo, SignalWait, Signals, StreamSocket, TcpListenOptions, TcpListener,
+    TcpStream, UdpSocket, UnixDatagram, UnixListenOptions, UnixListener, UnixStream, WriteSome,
+};
 pub use reactor::{Instant, Waiter};
 pub use report::{Deadlock, TaskInfo, WaitOn};
 pub use run::Driver;
+/// Signal numbers (`SIGINT`, `SIGTERM`, `SIGHUP`, `SIGUSR1`, ...) for
+/// [`DriverHandle::signals`], from `signal-hook`.
+#[cfg(feature = "io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+#[doc(no_inline)]
+pub use signal_hook::consts::signal;
 pub use source::{Context, Source};
 pub use sources::channel::{
     Receiver, Recv, RecvError, SendError, SendWait, Sender, TryRecvError, TrySendError,
