@@ -154,7 +154,7 @@ pub fn unix_connect(path: impl AsRef<Path>) -> Connect<UnixStream> {
 }
 
 /// Fires when some bytes were read from `stream` (a
-/// [`TcpStream`](super::TcpStream) or a [`UnixStream`](super::UnixStream))
+/// [`TcpStream`] or a [`UnixStream`])
 /// into `buf` (`Ok(0)`: the peer closed its side, or `buf` is empty).
 #[cfg(feature = "io")]
 #[cfg_attr(docsrs, doc(cfg(feature = "io")))]

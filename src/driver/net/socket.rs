@@ -13,7 +13,8 @@ use super::registration::Registered;
 use crate::driver::handle::DriverHandle;
 
 /// A connected byte stream a task can read and write:
-/// [`TcpStream`] or [`UnixStream`](crate::driver::UnixStream). Sealed.
+/// [`TcpStream`](crate::driver::TcpStream) or
+/// [`UnixStream`](crate::driver::UnixStream). Sealed.
 pub trait StreamSocket: Registered + Sized {
     /// Where it connects to: a `SocketAddr` for TCP, a path for Unix.
     type Target;
@@ -36,7 +37,8 @@ pub trait StreamSocket: Registered + Sized {
     fn write_now(&self, buf: &[u8]) -> io::Result<usize>;
 }
 
-/// A listener a task can accept connections on: [`TcpListener`] or
+/// A listener a task can accept connections on:
+/// [`TcpListener`](crate::driver::TcpListener) or
 /// [`UnixListener`](crate::driver::UnixListener). Sealed.
 pub trait Listener: Registered {
     /// The connections it accepts.
@@ -67,7 +69,8 @@ pub(crate) fn connection_state<A>(
     }
 }
 
-/// A datagram socket a task can send and receive on: [`UdpSocket`] or
+/// A datagram socket a task can send and receive on:
+/// [`UdpSocket`](crate::driver::UdpSocket) or
 /// [`UnixDatagram`](crate::driver::UnixDatagram). Sealed.
 pub trait DatagramSocket: Registered {
     /// Where a datagram came from, as `recv_from` reports it.
