@@ -94,3 +94,48 @@ pub trait DatagramSocket: Registered {
     #[doc(hidden)]
     fn recv_now(&self, buf: &mut [u8]) -> io::Result<usize>;
 }
+
+/// The attempts of a [`StreamSocket`] whose mio stream is `self.io.inner`
+/// (TCP and Unix streams alike), inside its `impl StreamSocket`.
+macro_rules! stream_attempts {
+    () => {
+        fn connection(&self) -> std::io::Result<()> {
+            $crate::driver::net::socket::connection_state(self.io.inner.take_error(), || {
+                self.io.inner.peer_addr()
+            })
+        }
+
+        fn read_now(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+            std::io::Read::read(&mut &self.io.inner, buf)
+        }
+
+        fn write_now(&self, buf: &[u8]) -> std::io::Result<usize> {
+            std::io::Write::write(&mut &self.io.inner, buf)
+        }
+    };
+}
+pub(crate) use stream_attempts;
+
+/// The attempts of a [`DatagramSocket`] whose mio socket is
+/// `self.io.inner` (UDP and Unix datagram sockets alike), inside its
+/// `impl DatagramSocket`.
+macro_rules! datagram_attempts {
+    () => {
+        fn send_to_now(&self, buf: &[u8], target: Self::Target<'_>) -> std::io::Result<usize> {
+            self.io.inner.send_to(buf, target)
+        }
+
+        fn recv_from_now(&self, buf: &mut [u8]) -> std::io::Result<(usize, Self::Addr)> {
+            self.io.inner.recv_from(buf)
+        }
+
+        fn send_now(&self, buf: &[u8]) -> std::io::Result<usize> {
+            self.io.inner.send(buf)
+        }
+
+        fn recv_now(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.io.inner.recv(buf)
+        }
+    };
+}
+pub(crate) use datagram_attempts;

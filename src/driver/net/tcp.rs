@@ -19,7 +19,7 @@
 //! `BrokenPipe`). Neither affects other sockets or tasks.
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ use socket2::{Domain, SockAddr, SockRef, TcpKeepalive};
 
 use super::listen::{TcpListenOptions, listening_socket};
 use super::registration::{Io, Registered, Registration};
-use super::socket::{Listener, StreamSocket, connection_state};
+use super::socket::{Listener, StreamSocket, stream_attempts};
 use crate::driver::handle::DriverHandle;
 
 /// A TCP listener registered with a driver. Made by
@@ -161,17 +161,7 @@ impl StreamSocket for TcpStream {
         })
     }
 
-    fn connection(&self) -> io::Result<()> {
-        connection_state(self.io.inner.take_error(), || self.io.inner.peer_addr())
-    }
-
-    fn read_now(&self, buf: &mut [u8]) -> io::Result<usize> {
-        (&self.io.inner).read(buf)
-    }
-
-    fn write_now(&self, buf: &[u8]) -> io::Result<usize> {
-        (&self.io.inner).write(buf)
-    }
+    stream_attempts!();
 }
 
 impl Registered for TcpStream {

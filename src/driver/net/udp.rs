@@ -6,7 +6,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use super::registration::{Io, Registered, Registration};
-use super::socket::DatagramSocket;
+use super::socket::{DatagramSocket, datagram_attempts};
 use crate::driver::handle::DriverHandle;
 
 /// A UDP socket registered with a driver. Made by
@@ -119,21 +119,7 @@ impl DatagramSocket for UdpSocket {
     type Addr = SocketAddr;
     type Target<'a> = SocketAddr;
 
-    fn send_to_now(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
-        self.io.inner.send_to(buf, target)
-    }
-
-    fn recv_from_now(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.inner.recv_from(buf)
-    }
-
-    fn send_now(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.inner.send(buf)
-    }
-
-    fn recv_now(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.inner.recv(buf)
-    }
+    datagram_attempts!();
 }
 
 impl fmt::Debug for UdpSocket {

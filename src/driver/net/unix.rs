@@ -7,7 +7,7 @@
 //! message names the path.
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ use socket2::{Domain, SockAddr};
 
 use super::listen::{UnixListenOptions, listening_socket};
 use super::registration::{Io, Registered, Registration};
-use super::socket::{Listener, StreamSocket, connection_state};
+use super::socket::{Listener, StreamSocket, stream_attempts};
 use crate::driver::handle::DriverHandle;
 
 /// `err`, with a message that says what was done to which path.
@@ -163,17 +163,7 @@ impl StreamSocket for UnixStream {
         })
     }
 
-    fn connection(&self) -> io::Result<()> {
-        connection_state(self.io.inner.take_error(), || self.io.inner.peer_addr())
-    }
-
-    fn read_now(&self, buf: &mut [u8]) -> io::Result<usize> {
-        (&self.io.inner).read(buf)
-    }
-
-    fn write_now(&self, buf: &[u8]) -> io::Result<usize> {
-        (&self.io.inner).write(buf)
-    }
+    stream_attempts!();
 }
 
 impl Registered for UnixStream {

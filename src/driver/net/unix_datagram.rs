@@ -8,7 +8,7 @@ use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
 use super::registration::{Io, Registered, Registration};
-use super::socket::DatagramSocket;
+use super::socket::{DatagramSocket, datagram_attempts};
 use super::unix::at_path;
 use crate::driver::handle::DriverHandle;
 
@@ -119,21 +119,7 @@ impl DatagramSocket for UnixDatagram {
     type Addr = SocketAddr;
     type Target<'a> = &'a Path;
 
-    fn send_to_now(&self, buf: &[u8], target: &Path) -> io::Result<usize> {
-        self.io.inner.send_to(buf, target)
-    }
-
-    fn recv_from_now(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.inner.recv_from(buf)
-    }
-
-    fn send_now(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.inner.send(buf)
-    }
-
-    fn recv_now(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.inner.recv(buf)
-    }
+    datagram_attempts!();
 }
 
 impl fmt::Debug for UnixDatagram {
