@@ -9,8 +9,8 @@ use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpStream as StdStream};
 use std::time::{Duration, Instant};
 
-use auxiliary::within;
-use coshare::driver::{DEFAULT_BACKLOG, Driver, Task, TcpListenOptions, TcpStream, wait};
+use auxiliary::{assert_no_io_wait_left, within};
+use coshare::driver::{DEFAULT_BACKLOG, Driver, Task, TcpListenOptions, TcpStream, WaitOn, wait};
 use coshare::{Eff, Yields, select};
 
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -96,7 +96,7 @@ fn a_burst_of_a_thousand_connects_fits_the_default_backlog() {
 /// The backlog asked for is the one the kernel uses: with a backlog of 2
 /// (the kernel queues one more), a fourth connect is not answered while
 /// the server does not accept; a connect that waits is a source, and a
-/// timeout in a `select` ends it.
+/// timeout in a `select` ends it, as does a cancellation.
 #[test]
 fn a_small_backlog_is_applied_and_a_connect_can_time_out() {
     within(PATIENCE, || {
@@ -127,6 +127,27 @@ fn a_small_backlog_is_applied_and_a_connect_can_time_out() {
             })
             .unwrap();
         assert_eq!(d.block_on(h).unwrap().unwrap(), "timed out");
+        // A task cancelled while it connects leaves no registration.
+        let connecting = d
+            .spawn(move |t: &mut Task<()>| -> Eff<Yields, ()> {
+                let _ = t.tcp_connect(addr)?;
+                unreachable!("cancelled while connecting")
+            })
+            .unwrap();
+        d.run_until_idle();
+        assert!(
+            matches!(
+                d.tasks()[0].wait,
+                WaitOn::Io {
+                    what: "writable",
+                    ..
+                }
+            ),
+            "{}",
+            d.tasks()[0]
+        );
+        d.cancel(&connecting).unwrap();
+        assert_no_io_wait_left(&mut d);
         drop(listener);
     });
 }

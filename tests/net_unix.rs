@@ -286,8 +286,8 @@ fn cancelling_waiting_tasks_removes_their_registrations() {
 
 /// A Unix listener whose backlog is full refuses a non-blocking connect at
 /// once (`EAGAIN`), where TCP would retry by itself. A connecting task
-/// waits and tries again until the server accepts, and a connect can time
-/// out in a `select`.
+/// waits and tries again until the server accepts; a connect can time out
+/// in a `select`, or be cancelled.
 #[test]
 fn a_full_backlog_makes_a_connect_wait_not_fail() {
     within(PATIENCE, || {
@@ -322,12 +322,25 @@ fn a_full_backlog_makes_a_connect_wait_not_fail() {
                 Ok(())
             })
             .unwrap();
+        // A second client, cancelled while it waits to try again, leaves
+        // no timer and no registration behind.
+        let target = path.to_path_buf();
+        let cancelled = d
+            .spawn(move |t: &mut Task<Vec<String>>| -> Eff<Yields, ()> {
+                let _ = t.unix_connect(&target)?;
+                unreachable!("cancelled while connecting")
+            })
+            .unwrap();
         d.run_until_state(|log| !log.is_empty()).unwrap();
         d.run_for(Duration::from_millis(10)).unwrap();
-        assert_eq!(
-            d.tasks()[0].wait,
-            WaitOn::custom("room in a full listen backlog, to connect")
+        let backlog_full = WaitOn::custom("room in a full listen backlog, to connect");
+        assert!(
+            d.tasks().iter().all(|task| task.wait == backlog_full),
+            "{:?}",
+            d.tasks()
         );
+        d.cancel(&cancelled).unwrap();
+        assert_eq!(d.tasks().len(), 1);
         d.spawn(move |t: &mut Task<Vec<String>>| -> Eff<Yields, ()> {
             loop {
                 let _ = t.accept(&mut listener)?.unwrap();

@@ -153,6 +153,60 @@ fn a_send_to_a_full_peer_waits_and_can_time_out() {
     });
 }
 
+/// A task cancelled while it waits for room to send leaves no
+/// registration; its datagram was not sent.
+#[test]
+fn cancelling_a_waiting_send_leaves_nothing() {
+    within(PATIENCE, || {
+        let mut d = Driver::new(());
+        let (a, mut b) = d.handle().unix_datagram_pair().unwrap();
+        let a = Rc::new(RefCell::new(a));
+        let inside = Rc::clone(&a);
+        let sender = d
+            .spawn(move |t: &mut Task<()>| -> Eff<Yields, ()> {
+                for n in 0u32.. {
+                    t.send_datagram(&mut *inside.borrow_mut(), &n.to_le_bytes())?
+                        .unwrap();
+                }
+                unreachable!("a datagram queue has an end")
+            })
+            .unwrap();
+        d.run_until_idle();
+        assert!(
+            matches!(
+                d.tasks()[0].wait,
+                WaitOn::Io {
+                    what: "writable",
+                    ..
+                }
+            ),
+            "{}",
+            d.tasks()[0]
+        );
+        d.cancel(&sender).unwrap();
+        assert_no_io_wait_left(&mut d);
+        // Every datagram in the queue was sent whole; the one the
+        // cancelled send held is not there.
+        let h = d
+            .spawn(move |t: &mut Task<()>| -> Eff<Yields, u32> {
+                let mut buf = [0u8; 4];
+                let mut count = 0;
+                loop {
+                    let got = select!(t, {
+                        n = wait::recv_datagram(&mut b, &mut buf) => n.unwrap(),
+                        () = wait::sleep(Duration::from_millis(20)) => return Ok(count),
+                    });
+                    assert_eq!((got, u32::from_le_bytes(buf)), (4, count));
+                    count += 1;
+                }
+            })
+            .unwrap();
+        let received = d.block_on(h).unwrap().unwrap();
+        assert!(received > 0);
+        drop(a);
+    });
+}
+
 /// A receive with a timeout, and the cancellation of a task that waits to
 /// receive: the timeout wins while nothing comes; a cancelled wait leaves
 /// no registration, and what comes later is there for the next receiver.
