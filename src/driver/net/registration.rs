@@ -23,7 +23,6 @@
 //! reported a closed peer or an error is remembered for good (see
 //! `reactor/poller.rs`).
 
-use std::fmt;
 use std::io;
 use std::rc::Rc;
 
@@ -180,14 +179,6 @@ impl<T: mio::event::Source> Io<T> {
 impl<T: mio::event::Source> Drop for Io<T> {
     fn drop(&mut self) {
         self.registration.deregister(&mut self.inner);
-    }
-}
-
-impl<T: mio::event::Source> fmt::Debug for Io<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Io")
-            .field("token", &self.registration.token)
-            .finish_non_exhaustive()
     }
 }
 
