@@ -1,5 +1,6 @@
 //! The event driver: timers, channels, notifications, joins and
-//! wait-for-any, with a real or a virtual clock.
+//! wait-for-any, with a real or a virtual clock; with the `io` feature,
+//! TCP, UDP and Unix sockets and Unix signals.
 //!
 //! A [`Driver`] owns a [`Stage`](crate::Stage) and runs its *tasks* on the main stack:
 //! it resumes each task until it waits, and wakes it when what it waits for
@@ -68,7 +69,7 @@
 //!
 //! Every way a task waits is a [`Source`]: the crate's own (the functions
 //! of [`wait`]: messages, room to send, timers, ticks, notifications,
-//! events, other tasks' ends, sockets) and any source you write, for
+//! events, other tasks' ends, sockets, signals) and any source you write, for
 //! example one fed by a device callback. One loop parks a task on a
 //! source, [`Task::wait`]; every named waiting method is that loop on one
 //! of the crate's sources, and [`Task::select`] is that loop on an HList
@@ -102,10 +103,11 @@
 //!
 //! ```text
 //!   run.rs (Driver, the run loop)   builder.rs   access.rs
-//!     task_io.rs (a task's socket methods)
+//!     task_io.rs (a task's socket and signal methods)
 //!     task.rs (Task, the park loop, spawning)
 //!       wait.rs (source constructors)   join.rs (JoinHandle, JoinWait)
-//!         sources/ (time, channel, notify, event)   net/ (sockets)
+//!         net/ (sockets, signals; a connect's retry pauses with a Sleep)
+//!         sources/ (time, channel, notify, event)
 //!           source.rs (the Source protocol)   handle.rs (DriverHandle, Waker)
 //!             reactor/ (timers, ready queue, task table, poller)
 //!               report.rs (WaitOn, TaskInfo, Deadlock)
@@ -137,10 +139,20 @@ pub use handle::{DriverHandle, Waker};
 pub use join::{JoinError, JoinHandle, JoinWait};
 #[cfg(feature = "io")]
 #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
-pub use net::{Accept, ReadSome, TcpListener, TcpStream, WriteSome};
+pub use net::{
+    Accept, Connect, DEFAULT_BACKLOG, DatagramSocket, Listener, ReadSome, RecvDatagram, RecvFrom,
+    SendDatagram, SendTo, SignalWait, Signals, StreamSocket, TcpListenOptions, TcpListener,
+    TcpStream, UdpSocket, UnixDatagram, UnixListenOptions, UnixListener, UnixStream, WriteSome,
+};
 pub use reactor::{Instant, Waiter};
 pub use report::{Deadlock, TaskInfo, WaitOn};
 pub use run::Driver;
+/// Signal numbers (`SIGINT`, `SIGTERM`, `SIGHUP`, `SIGUSR1`, ...) for
+/// [`DriverHandle::signals`], from `signal-hook`.
+#[cfg(feature = "io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+#[doc(no_inline)]
+pub use signal_hook::consts::signal;
 pub use source::{Context, Source};
 pub use sources::channel::{
     Receiver, Recv, RecvError, SendError, SendWait, Sender, TryRecvError, TrySendError,

@@ -63,6 +63,11 @@ pub enum WaitOn {
         /// The registration token.
         token: usize,
     },
+    /// Waiting for one of a set of Unix signals.
+    Signal {
+        /// The signal numbers, in ascending order.
+        signals: Rc<[i32]>,
+    },
     /// Waiting for whichever of these comes first.
     Any(Vec<WaitOn>),
     /// Waiting on a source written outside this crate, which describes
@@ -92,6 +97,19 @@ impl fmt::Display for WaitOn {
             WaitOn::Event { id } => write!(f, "waits for event #{id}"),
             WaitOn::Tick { at } => write!(f, "waits for an interval tick at {at}"),
             WaitOn::Io { what, token } => write!(f, "waits for socket {token} to become {what}"),
+            WaitOn::Signal { signals } => match &signals[..] {
+                [one] => write!(f, "waits for signal {one}"),
+                all => {
+                    f.write_str("waits for one of the signals ")?;
+                    for (i, signal) in all.iter().enumerate() {
+                        if i > 0 {
+                            f.write_str(", ")?;
+                        }
+                        write!(f, "{signal}")?;
+                    }
+                    Ok(())
+                }
+            },
             WaitOn::Custom(what) => write!(f, "waits for {what}"),
             WaitOn::Any(all) => {
                 f.write_str("waits for any of: ")?;

@@ -29,11 +29,18 @@
 //! assert_eq!(driver.block_on(h).unwrap().unwrap(), "timeout");
 //! ```
 
+#[cfg(feature = "io")]
+use std::net::SocketAddr;
+#[cfg(feature = "io")]
+use std::path::Path;
 use std::time::Duration;
 
 use super::join::{JoinHandle, JoinWait};
 #[cfg(feature = "io")]
-use super::net::{Accept, ReadSome, TcpListener, TcpStream, WriteSome};
+use super::net::{
+    Accept, Connect, DatagramSocket, Listener, ReadSome, RecvDatagram, RecvFrom, SendDatagram,
+    SendTo, SignalWait, Signals, StreamSocket, TcpStream, UnixStream, WriteSome,
+};
 use super::reactor::Instant;
 use super::sources::channel::{Receiver, Recv, SendWait, Sender};
 use super::sources::event::{Event, EventWait};
@@ -94,21 +101,64 @@ pub fn join<R>(handle: &mut JoinHandle<R>) -> JoinWait<'_, R> {
     JoinWait { handle, last: None }
 }
 
-/// Fires with the next connection of `listener`.
+/// Fires with the next connection of `listener` (a
+/// [`TcpListener`](super::TcpListener) or a
+/// [`UnixListener`](super::UnixListener)) and the peer's address.
 #[cfg(feature = "io")]
 #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
-pub fn accept(listener: &mut TcpListener) -> Accept<'_> {
+pub fn accept<L: Listener>(listener: &mut L) -> Accept<'_, L> {
     Accept {
         listener,
         waiting: false,
     }
 }
 
-/// Fires when some bytes were read from `stream` into `buf` (`Ok(0)`: the
-/// peer closed its side, or `buf` is empty).
+/// Connects to a TCP listener at `addr`; fires with the connection once
+/// it is established, or with the error that ended it. A connect with a
+/// timeout is a `select` of this and a sleep (the connection is closed if
+/// the sleep wins).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use coshare::driver::{wait, Driver, Task};
+/// use coshare::{select, Eff, Yields};
+///
+/// let mut driver = Driver::new(());
+/// let listener = driver.handle().tcp_listen("127.0.0.1:0".parse().unwrap()).unwrap();
+/// let addr = listener.local_addr().unwrap();
+/// let h = driver
+///     .spawn(move |t: &mut Task<()>| -> Eff<Yields, bool> {
+///         Ok(select!(t, {
+///             conn = wait::tcp_connect(addr) => conn.is_ok(),
+///             () = wait::sleep(Duration::from_secs(5)) => false,
+///         }))
+///     })
+///     .unwrap();
+/// assert!(driver.block_on(h).unwrap().unwrap());
+/// ```
 #[cfg(feature = "io")]
 #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
-pub fn read<'a>(stream: &'a mut TcpStream, buf: &'a mut [u8]) -> ReadSome<'a> {
+pub fn tcp_connect(addr: SocketAddr) -> Connect<TcpStream> {
+    Connect::new(addr)
+}
+
+/// Connects to the Unix stream listener at `path`; fires with the
+/// connection, or with an error that names the path (`NotFound` if nothing
+/// is there, `ConnectionRefused` if nobody listens). A listener whose
+/// backlog is full makes it wait and try again (see [`Connect`]).
+#[cfg(feature = "io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+pub fn unix_connect(path: impl AsRef<Path>) -> Connect<UnixStream> {
+    Connect::new(path.as_ref().to_path_buf())
+}
+
+/// Fires when some bytes were read from `stream` (a
+/// [`TcpStream`] or a [`UnixStream`])
+/// into `buf` (`Ok(0)`: the peer closed its side, or `buf` is empty).
+#[cfg(feature = "io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+pub fn read<'a, S: StreamSocket>(stream: &'a mut S, buf: &'a mut [u8]) -> ReadSome<'a, S> {
     ReadSome {
         stream,
         buf,
@@ -119,10 +169,82 @@ pub fn read<'a>(stream: &'a mut TcpStream, buf: &'a mut [u8]) -> ReadSome<'a> {
 /// Fires when some bytes of `buf` were written to `stream`.
 #[cfg(feature = "io")]
 #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
-pub fn write<'a>(stream: &'a mut TcpStream, buf: &'a [u8]) -> WriteSome<'a> {
+pub fn write<'a, S: StreamSocket>(stream: &'a mut S, buf: &'a [u8]) -> WriteSome<'a, S> {
     WriteSome {
         stream,
         buf,
+        waiting: false,
+    }
+}
+
+/// Fires when `buf` was sent as one datagram to `target` from `socket` (a
+/// [`UdpSocket`](super::UdpSocket) to a `SocketAddr`, or a
+/// [`UnixDatagram`](super::UnixDatagram) to a `&Path`), with the number
+/// of bytes sent.
+#[cfg(feature = "io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+pub fn send_to<'a, D: DatagramSocket>(
+    socket: &'a mut D,
+    buf: &'a [u8],
+    target: D::Target<'a>,
+) -> SendTo<'a, D> {
+    SendTo {
+        socket,
+        buf,
+        target,
+        waiting: false,
+    }
+}
+
+/// Fires with the next datagram received on `socket`: its length (cut to
+/// `buf`'s) and its sender's address.
+#[cfg(feature = "io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+pub fn recv_from<'a, D: DatagramSocket>(socket: &'a mut D, buf: &'a mut [u8]) -> RecvFrom<'a, D> {
+    RecvFrom {
+        socket,
+        buf,
+        waiting: false,
+    }
+}
+
+/// Fires when `buf` was sent as one datagram to the peer `socket` is
+/// connected to.
+#[cfg(feature = "io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+pub fn send_datagram<'a, D: DatagramSocket>(
+    socket: &'a mut D,
+    buf: &'a [u8],
+) -> SendDatagram<'a, D> {
+    SendDatagram {
+        socket,
+        buf,
+        waiting: false,
+    }
+}
+
+/// Fires with the length of the next datagram from the peer `socket` is
+/// connected to (cut to `buf`'s length).
+#[cfg(feature = "io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+pub fn recv_datagram<'a, D: DatagramSocket>(
+    socket: &'a mut D,
+    buf: &'a mut [u8],
+) -> RecvDatagram<'a, D> {
+    RecvDatagram {
+        socket,
+        buf,
+        waiting: false,
+    }
+}
+
+/// Fires with the number of the next signal of `signals` (one that arrived
+/// before the wait started included).
+#[cfg(feature = "io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+pub fn signal(signals: &mut Signals) -> SignalWait<'_> {
+    SignalWait {
+        signals,
         waiting: false,
     }
 }

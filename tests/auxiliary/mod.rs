@@ -101,3 +101,86 @@ pub fn run_child_ok(test: &str) {
     );
     assert!(stdout.contains("CHILD OK"), "{stdout}");
 }
+
+/// Runs `f` on a thread of its own and fails if it has not finished
+/// within `limit`: a hang fails the test instead of stalling the suite.
+/// A driver is `!Send`, so `f` makes its own.
+pub fn within<T: Send + 'static>(
+    limit: std::time::Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(value) => {
+            worker.join().expect("the worker finished");
+            value
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            // `f` panicked: report its panic.
+            match worker.join() {
+                Err(payload) => std::panic::resume_unwind(payload),
+                Ok(()) => unreachable!("a worker that sent nothing panicked"),
+            }
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("did not finish within {limit:?}")
+        }
+    }
+}
+
+/// A unique path under the temporary directory for a Unix socket, removed
+/// (if anything is there) when dropped.
+pub struct TempPath(pub std::path::PathBuf);
+
+impl TempPath {
+    pub fn new(name: &str) -> TempPath {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "coshare-{name}-{}-{}.sock",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_file(&path);
+        TempPath(path)
+    }
+}
+
+impl std::ops::Deref for TempPath {
+    type Target = std::path::Path;
+
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Checks that no wait on a socket or a signal is left registered with the
+/// driver, which must have no live task: a task that waits on a channel
+/// nobody sends to is then a deadlock, which `run` reports at once. (A
+/// wait left behind would make `run` wait for I/O for ever instead: call
+/// this under [`within`].)
+pub fn assert_no_io_wait_left<S: 'static>(d: &mut coshare::driver::Driver<S>) {
+    use coshare::driver::Task;
+    use coshare::{Eff, Yields};
+    assert!(d.tasks().is_empty(), "live tasks: {:?}", d.tasks());
+    let (tx, mut rx) = d.handle().channel::<()>(1);
+    let h = d
+        .spawn(move |t: &mut Task<S>| -> Eff<Yields, ()> {
+            let _ = t.recv(&mut rx)?;
+            Ok(())
+        })
+        .unwrap();
+    let deadlock = d.run().expect_err("a task waits on nothing that can come");
+    assert_eq!(deadlock.tasks.len(), 1, "{deadlock}");
+    d.cancel(&h).unwrap();
+    drop(tx);
+}

@@ -146,14 +146,14 @@ impl Poller {
     /// Polls for I/O events, waiting at most `timeout` (`None`: until one
     /// arrives), and hands the tasks waiting on ready sockets to `wake`.
     pub(crate) fn poll(&mut self, timeout: Option<Duration>, mut wake: impl FnMut(Waiter)) {
-        loop {
-            match self.poll.poll(&mut self.events, timeout) {
-                Ok(()) => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                // Polling itself failed (out of resources). Nothing sensible
-                // can be woken; return and let the run loop try again.
-                Err(_) => return,
-            }
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => {}
+            // A signal handler ran (one of a `Signals` set wrote to its
+            // pipe, which the next poll reports), or polling itself failed
+            // (out of resources). Either way nothing can be woken now:
+            // return, and the run loop polls again with a timeout counted
+            // from now, not the old one in full.
+            Err(_) => return,
         }
         for event in self.events.iter() {
             let Some(entry) = self.entries.get_mut(event.token().0) else {

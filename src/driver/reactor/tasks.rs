@@ -306,7 +306,7 @@ fn owns_heap(wait: &WaitOn) -> bool {
     match wait {
         WaitOn::Join { name, .. } => name.is_some(),
         WaitOn::Custom(what) => matches!(what, Cow::Owned(_)),
-        WaitOn::Any(_) => true,
+        WaitOn::Any(_) | WaitOn::Signal { .. } => true,
         WaitOn::Ready
         | WaitOn::Running
         | WaitOn::Sleep { .. }
