@@ -51,8 +51,7 @@
 //!   order of this server's own tables (Redis's is a hash order too);
 //! * a transaction may queue at most as many bytes as one request may hold
 //!   (Redis has no such bound); a slow subscriber is cut off at the hard
-//!   limit only (see `client.rs`);
-//! * the listen backlog is the driver's, 128 (Redis asks for 511).
+//!   limit only (see `client.rs`).
 //!
 //! # Transactions and the type system
 //!

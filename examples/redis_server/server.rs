@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use coshare::SpawnOptions;
-use coshare::driver::{Deadlock, Driver, Instant, Notify, Task, TcpListener, wait};
+use coshare::driver::{
+    Deadlock, Driver, Instant, Notify, Task, TcpListenOptions, TcpListener, wait,
+};
 use coshare::{Eff, Yields};
 use frunk::hlist;
 
@@ -68,7 +70,7 @@ impl RedisServer {
     /// Binds the listener and starts the accept and reaper tasks (they run
     /// once [`run`](Self::run) is called).
     ///
-    /// The listen backlog is the driver's (128); Redis asks for 511.
+    /// Listens with Redis's backlog, 511.
     pub fn bind(options: Options) -> io::Result<RedisServer> {
         let config = Config::new(
             "coshare",
@@ -80,7 +82,9 @@ impl RedisServer {
             db: Db::new(config),
             shutdown: false,
         });
-        let listener = driver.handle().tcp_listen(options.addr)?;
+        let listener = driver
+            .handle()
+            .tcp_listen_with(options.addr, &TcpListenOptions::new().backlog(511))?;
         let addr = listener.local_addr()?;
         driver.state().db.config.port = addr.port();
         let reaper_wakeup = driver.handle().notify();
