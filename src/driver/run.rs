@@ -244,7 +244,7 @@ impl<S: 'static> Driver<S> {
             }
             // Nothing is ready.
             let (live, next, clock_is_virtual, io_waits) = {
-                let reactor = self.handle.shared().reactor.borrow();
+                let mut reactor = self.handle.shared().reactor.borrow_mut();
                 (
                     reactor.tasks.live(),
                     reactor.next_deadline(),

@@ -11,7 +11,7 @@ use crate::error::{CoroutineId, Detail, Error};
 /// fields (corosensei keeps the closure on the coroutine's own stack);
 /// `spawn` checks at compile time that it fits.
 #[repr(C, align(16))]
-pub(super) struct Storage(MaybeUninit<[u8; 64]>);
+pub(super) struct Storage(MaybeUninit<[u8; 48]>);
 
 /// A slot's status, packed with its generation into [`Slot::tag`] so that
 /// the hot path checks a handle with one comparison.
@@ -64,14 +64,17 @@ pub(super) type TeardownFn = unsafe fn(core: NonNull<()>, index: u32);
 /// `Running` guard while one exists (and to no one else), `tag`
 /// is read and written by value, and `meta` is borrowed only by the table's
 /// own code, between switches.
-#[repr(C)]
+///
+/// Laid out for the hot path: a resume reads the tag and then the
+/// coroutine's fields in the body, so the two share the slot's first cache
+/// line (the slot is aligned to a line); what only spawns and endings read
+/// comes after.
+#[repr(C, align(64))]
 struct Slot {
     /// Generation and status; see [`tag`].
     tag: u64,
-    /// The core whose table owns the slot (a `Core<S>`, erased), and the
-    /// slot's index there. Set when the slot is allocated, never changed,
-    /// so that a `Running` guard needs nothing but the slot's address.
-    core: NonNull<()>,
+    /// The slot's index in its table. Set when the slot is allocated,
+    /// never changed.
     index: u32,
     /// Set when the coroutine receives its cancellation (see
     /// `Link::cancel_delivered`), reset by the spawn that fills the slot.
@@ -84,8 +87,15 @@ struct Slot {
     resumed_panicking: bool,
     /// Holds the coroutine while the slot is `READY` or `RUNNING`.
     body: Storage,
+    /// The core whose table owns the slot (a `Core<S>`, erased). Set when
+    /// the slot is allocated, never changed, so that a `Running` guard
+    /// needs nothing but the slot's address.
+    core: NonNull<()>,
     meta: SlotMeta,
 }
+
+// The tag and the coroutine share the slot's first cache line.
+const _: () = assert!(std::mem::offset_of!(Slot, body) + size_of::<Storage>() <= 64);
 
 /// What the table keeps about a slot besides its coroutine and its tag.
 pub(super) struct SlotMeta {

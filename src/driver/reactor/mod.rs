@@ -174,7 +174,7 @@ impl Reactor {
         self.timers.remove(key);
     }
 
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
         self.timers.next_deadline()
     }
 
