@@ -4,14 +4,22 @@
 use std::mem::MaybeUninit;
 use std::ptr::{self, NonNull};
 
-use super::stack;
+use corosensei::Coroutine;
+
+use super::stack::{self, StackRef};
 use crate::error::{CoroutineId, Detail, Error};
 
 /// Untyped space for an `Inner` (see `switch.rs`). Every `Inner<I, Y, R>` has the same few
 /// fields (corosensei keeps the closure on the coroutine's own stack);
 /// `spawn` checks at compile time that it fits.
 #[repr(C, align(16))]
-pub(super) struct Storage(MaybeUninit<[u8; 48]>);
+pub(super) struct Storage(MaybeUninit<[u8; STORAGE]>);
+
+/// The size of [`Storage`]: corosensei's coroutine, whose size does not
+/// depend on its payload types (the closure lives on the coroutine's own
+/// stack), rounded up to 16. It is larger under AddressSanitizer, where the
+/// coroutine also keeps the fiber state it reports to the sanitizer.
+const STORAGE: usize = size_of::<Coroutine<(), (), (), StackRef>>().next_multiple_of(16);
 
 /// A slot's status, packed with its generation into [`Slot::tag`] so that
 /// the hot path checks a handle with one comparison.
@@ -94,8 +102,10 @@ struct Slot {
     meta: SlotMeta,
 }
 
-// The tag and the coroutine share the slot's first cache line.
-const _: () = assert!(std::mem::offset_of!(Slot, body) + size_of::<Storage>() <= 64);
+// The tag and the coroutine share the slot's first cache line (unless the
+// coroutine itself is larger, as under AddressSanitizer).
+const _: () =
+    assert!(STORAGE > 48 || std::mem::offset_of!(Slot, body) + size_of::<Storage>() <= 64);
 
 /// What the table keeps about a slot besides its coroutine and its tag.
 pub(super) struct SlotMeta {
