@@ -525,8 +525,9 @@ fn a_deadlock_is_reported_with_names_and_waits() {
 }
 
 #[test]
-fn the_task_list_shows_what_each_task_waits_on() {
+fn the_task_list_shows_what_each_task_waits_on_and_where() {
     let mut d = virtual_driver();
+    let sleeper_line = line!() + 4;
     let mut sleeper = d
         .spawn_with(
             &SpawnOptions::new().name("sleeper"),
@@ -534,6 +535,7 @@ fn the_task_list_shows_what_each_task_waits_on() {
         )
         .unwrap();
     let sleeper_id = sleeper.id();
+    let joiner_line = line!() + 4;
     d.spawn_with(
         &SpawnOptions::new().name("joiner"),
         move |t: &mut Task<Log>| -> Eff<Yields, ()> {
@@ -542,18 +544,26 @@ fn the_task_list_shows_what_each_task_waits_on() {
         },
     )
     .unwrap();
+    let third_line = line!() + 1;
     d.spawn(|t: &mut Task<Log>| -> Eff<Yields, ()> { t.sleep(ms(5)) })
         .unwrap();
     let before = d.tasks();
     assert!(before.iter().all(|t| t.wait == WaitOn::Ready));
+    assert!(before.iter().all(|t| t.location.is_none()));
     d.run_until_idle();
-    let listing: Vec<String> = d.tasks().iter().map(ToString::to_string).collect();
+    let listed = d.tasks();
+    assert!(listed.iter().all(|t| t.location.unwrap().file() == file!()));
+    let listing: Vec<String> = listed.iter().map(ToString::to_string).collect();
+    let here = file!();
     assert_eq!(
         listing,
         [
-            "task `sleeper` (#0.0) sleeps until 30ms".to_string(),
-            format!("task `joiner` (#1.0) waits for task `sleeper` ({sleeper_id}) to finish"),
-            "task #2.0 sleeps until 5ms".to_string(),
+            format!("task `sleeper` (#0.0) sleeps until 30ms at {here}:{sleeper_line}"),
+            format!(
+                "task `joiner` (#1.0) waits for task `sleeper` ({sleeper_id}) to finish \
+                 at {here}:{joiner_line}"
+            ),
+            format!("task #2.0 sleeps until 5ms at {here}:{third_line}"),
         ]
     );
     d.run().unwrap();

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::panic::Location;
 use std::rc::Rc;
 
 use super::clock::Instant;
@@ -140,7 +141,8 @@ impl WaitOn {
     }
 }
 
-/// A live task and what it waits on.
+/// A live task, what it waits on, and where.
+#[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskInfo {
     /// The task's coroutine id.
@@ -149,13 +151,20 @@ pub struct TaskInfo {
     pub name: Option<Rc<str>>,
     /// What it waits on.
     pub wait: WaitOn,
+    /// Where in the task's code it waits: the call of the waiting method
+    /// (`recv`, `sleep`, `select!`, ...). `None` unless it is waiting.
+    pub location: Option<&'static Location<'static>>,
 }
 
 impl fmt::Display for TaskInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.name {
-            Some(name) => write!(f, "task `{name}` ({}) {}", self.id, self.wait),
-            None => write!(f, "task {} {}", self.id, self.wait),
+            Some(name) => write!(f, "task `{name}` ({}) {}", self.id, self.wait)?,
+            None => write!(f, "task {} {}", self.id, self.wait)?,
+        }
+        match self.location {
+            Some(at) => write!(f, " at {}:{}", at.file(), at.line()),
+            None => Ok(()),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::panic::Location;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -78,6 +79,7 @@ impl<S: 'static> Task<'_, S> {
     /// behind every waiting method (see [`Source`] for the protocol). A
     /// source that is ready at once costs one poll, inlined into the caller.
     #[inline(always)]
+    #[track_caller]
     pub fn wait<Src: Source>(&mut self, mut source: Src) -> Eff<Yields, Src::Output> {
         match source.poll(&mut Context::new(self.handle)) {
             Some(out) => Ok(out),
@@ -91,16 +93,16 @@ impl<S: 'static> Task<'_, S> {
     /// saves a call and its register spills per park (about a tenth of a
     /// driver hop, counted in instructions; see `benches/RESULTS.md`).
     #[inline(always)]
+    #[track_caller]
     fn park_on<Src: Source>(&mut self, mut source: Src) -> Eff<Yields, Src::Output> {
         let id = self.co.id();
         let mut cx = Context::new(self.handle);
         loop {
-            let waiter = self
-                .handle
-                .shared()
-                .reactor
-                .borrow_mut()
-                .begin_wait(id, source.wait_on());
+            let waiter = self.handle.shared().reactor.borrow_mut().begin_wait(
+                id,
+                source.wait_on(),
+                Location::caller(),
+            );
             source.register(&mut cx, waiter);
             // If the coroutine is unwound by force while parked, the guard
             // still removes the registrations and passes on any wake-up.
@@ -154,21 +156,25 @@ impl<S: 'static> Task<'_, S> {
     /// assert_eq!(driver.block_on(h).unwrap().unwrap(), "timeout");
     /// ```
     #[inline]
+    #[track_caller]
     pub fn select<L: Source>(&mut self, sources: L) -> Eff<Yields, L::Output> {
         self.wait(sources)
     }
 
     /// Sleeps for `duration` of driver time.
+    #[track_caller]
     pub fn sleep(&mut self, duration: Duration) -> Eff<Yields, ()> {
         self.wait(wait::sleep(duration))
     }
 
     /// Sleeps until `deadline` (returns at once if it has passed).
+    #[track_caller]
     pub fn sleep_until(&mut self, deadline: Instant) -> Eff<Yields, ()> {
         self.wait(wait::until(deadline))
     }
 
     /// Lets every other ready task run, then continues.
+    #[track_caller]
     pub fn yield_now(&mut self) -> Eff<Yields, ()> {
         let id = self.co.id();
         self.handle.shared().reactor.borrow_mut().requeue(id);
@@ -178,12 +184,14 @@ impl<S: 'static> Task<'_, S> {
     /// Receives the next message, waiting while the channel is empty.
     /// `Err(RecvError)` once every sender is gone and the channel is empty.
     #[inline(always)]
+    #[track_caller]
     pub fn recv<T>(&mut self, rx: &mut Receiver<T>) -> Eff<Yields, Result<T, RecvError>> {
         self.wait(wait::recv(rx))
     }
 
     /// Receives the next message, waiting at most `timeout`. `Ok(None)` on
     /// timeout; the channel is left untouched then.
+    #[track_caller]
     pub fn recv_timeout<T>(
         &mut self,
         rx: &mut Receiver<T>,
@@ -204,26 +212,31 @@ impl<S: 'static> Task<'_, S> {
     /// it; it was never in the channel. (To keep it, wait on
     /// [`wait::send`] by `&mut`; see [`SendWait`](super::SendWait).)
     #[inline(always)]
+    #[track_caller]
     pub fn send<T>(&mut self, tx: &Sender<T>, msg: T) -> Eff<Yields, Result<(), SendError<T>>> {
         self.wait(wait::send(tx, msg))
     }
 
     /// Waits for a notification from `notify`.
+    #[track_caller]
     pub fn notified(&mut self, notify: &Notify) -> Eff<Yields, ()> {
         self.wait(wait::notified(notify))
     }
 
     /// Waits until `event` is set (returns at once if it is).
+    #[track_caller]
     pub fn wait_event(&mut self, event: &Event) -> Eff<Yields, ()> {
         self.wait(wait::event(event))
     }
 
     /// Waits for the next tick of `interval` and returns when it was due.
+    #[track_caller]
     pub fn tick(&mut self, interval: &mut Interval) -> Eff<Yields, Instant> {
         self.wait(wait::tick(interval))
     }
 
     /// Waits for another task to finish and takes its result.
+    #[track_caller]
     pub fn join<R>(&mut self, handle: &mut JoinHandle<R>) -> Eff<Yields, Result<R, JoinError>> {
         self.wait(wait::join(handle))
     }
@@ -263,6 +276,7 @@ impl<S: 'static> Task<'_, S> {
     /// had already finished, an
     /// [`ErrorKind::Running`](crate::ErrorKind::Running) error for this
     /// task itself.
+    #[track_caller]
     pub fn cancel<R>(&mut self, handle: &JoinHandle<R>) -> Eff<Yields, Result<(), Error>> {
         let shared = self.handle.shared();
         let Some(target) = shared.reactor.borrow().tasks.handle(handle.id) else {

@@ -23,6 +23,7 @@ impl<S: 'static> Task<'_, S> {
     /// is established or fails (for a timeout, `select` on
     /// [`wait::tcp_connect`]).
     #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    #[track_caller]
     pub fn tcp_connect(&mut self, addr: SocketAddr) -> Eff<Yields, io::Result<TcpStream>> {
         self.wait(wait::tcp_connect(addr))
     }
@@ -31,6 +32,7 @@ impl<S: 'static> Task<'_, S> {
     /// listener takes the connection or refuses it (see
     /// [`wait::unix_connect`]).
     #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    #[track_caller]
     pub fn unix_connect(&mut self, path: impl AsRef<Path>) -> Eff<Yields, io::Result<UnixStream>> {
         self.wait(wait::unix_connect(path))
     }
@@ -38,6 +40,7 @@ impl<S: 'static> Task<'_, S> {
     /// Accepts the next connection on a TCP or Unix listener, waiting for
     /// one; gives the connection and the peer's address.
     #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    #[track_caller]
     pub fn accept<L: Listener>(
         &mut self,
         listener: &mut L,
@@ -48,6 +51,7 @@ impl<S: 'static> Task<'_, S> {
     /// Reads some bytes, waiting until there are any. `Ok(0)` means the peer
     /// closed its side (or `buf` is empty).
     #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    #[track_caller]
     pub fn read<St: StreamSocket>(
         &mut self,
         stream: &mut St,
@@ -58,6 +62,7 @@ impl<S: 'static> Task<'_, S> {
 
     /// Writes some bytes, waiting until the socket takes any.
     #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    #[track_caller]
     pub fn write<St: StreamSocket>(
         &mut self,
         stream: &mut St,
@@ -69,6 +74,7 @@ impl<S: 'static> Task<'_, S> {
     /// Writes all of `buf`, waiting as needed. A peer that stopped reading
     /// (closed or reset) is an error.
     #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    #[track_caller]
     pub fn write_all<St: StreamSocket>(
         &mut self,
         stream: &mut St,
@@ -89,6 +95,7 @@ impl<S: 'static> Task<'_, S> {
     /// [`UnixDatagram`](super::UnixDatagram)), waiting while the socket
     /// has no room. Gives the number of bytes sent.
     #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    #[track_caller]
     pub fn send_to<'a, D: DatagramSocket>(
         &mut self,
         socket: &'a mut D,
@@ -101,6 +108,7 @@ impl<S: 'static> Task<'_, S> {
     /// Receives the next datagram, waiting for one: its length (a datagram
     /// longer than `buf` is cut) and its sender's address.
     #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    #[track_caller]
     pub fn recv_from<D: DatagramSocket>(
         &mut self,
         socket: &mut D,
@@ -112,6 +120,7 @@ impl<S: 'static> Task<'_, S> {
     /// Sends `buf` as one datagram to the peer the socket is connected to,
     /// waiting while the socket has no room.
     #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    #[track_caller]
     pub fn send_datagram<D: DatagramSocket>(
         &mut self,
         socket: &mut D,
@@ -123,6 +132,7 @@ impl<S: 'static> Task<'_, S> {
     /// Receives the next datagram from the peer the socket is connected
     /// to, waiting for one; gives its length (cut to `buf`'s).
     #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    #[track_caller]
     pub fn recv_datagram<D: DatagramSocket>(
         &mut self,
         socket: &mut D,
@@ -163,6 +173,7 @@ impl<S: 'static> Task<'_, S> {
     /// assert_eq!(driver.state(), &["reload"]);
     /// ```
     #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
+    #[track_caller]
     pub fn signal(&mut self, signals: &mut Signals) -> Eff<Yields, i32> {
         self.wait(wait::signal(signals))
     }

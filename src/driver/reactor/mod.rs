@@ -136,8 +136,13 @@ impl Reactor {
 
     /// Starts a new wait for the running task (see [`TaskTable::begin_wait`]).
     #[inline]
-    pub(crate) fn begin_wait(&mut self, id: CoroutineId, wait: WaitOn) -> Waiter {
-        self.tasks.begin_wait(id, wait)
+    pub(crate) fn begin_wait(
+        &mut self,
+        id: CoroutineId,
+        wait: WaitOn,
+        location: &'static std::panic::Location<'static>,
+    ) -> Waiter {
+        self.tasks.begin_wait(id, wait, location)
     }
 
     /// The running task yields without waiting on anything: it goes to the

@@ -15,6 +15,7 @@
 
 use std::borrow::Cow;
 use std::num::NonZeroU64;
+use std::panic::Location;
 use std::rc::Rc;
 
 use crate::driver::report::{TaskInfo, WaitOn};
@@ -71,10 +72,11 @@ pub(crate) struct Hot<H> {
     pub(crate) seq: NonZeroU64,
     /// `None` only in a free slot.
     pub(crate) handle: Option<H>,
-    /// What the task waits on; meaningful only while `state` is
-    /// `Waiting` (it is not reset when the task wakes, only replaced at its
-    /// next wait).
+    /// What the task waits on, and where in its code; meaningful only
+    /// while `state` is `Waiting` (they are not reset when the task wakes,
+    /// only replaced at its next wait).
     pub(crate) wait: WaitOn,
+    pub(crate) location: Option<&'static Location<'static>>,
 }
 
 impl<H> Hot<H> {
@@ -91,6 +93,7 @@ impl<H> Hot<H> {
             seq: NonZeroU64::MIN,
             handle: None,
             wait: WaitOn::Ready,
+            location: None,
         }
     }
 }
@@ -207,6 +210,7 @@ impl<H: Copy> TaskTable<H> {
             seq: NonZeroU64::MIN,
             handle: Some(handle),
             wait: WaitOn::Ready,
+            location: None,
         };
         self.live += 1;
     }
@@ -238,14 +242,21 @@ impl<H: Copy> TaskTable<H> {
         }
     }
 
-    /// Starts a new wait for the running task `id`: advances its sequence
-    /// number and marks it waiting. Registrations made with the returned
-    /// waiter are the only ones that can wake it.
+    /// Starts a new wait for the running task `id`, at `location` in its
+    /// code: advances its sequence number and marks it waiting.
+    /// Registrations made with the returned waiter are the only ones that
+    /// can wake it.
     #[inline]
-    pub(crate) fn begin_wait(&mut self, id: CoroutineId, wait: WaitOn) -> Waiter {
+    pub(crate) fn begin_wait(
+        &mut self,
+        id: CoroutineId,
+        wait: WaitOn,
+        location: &'static Location<'static>,
+    ) -> Waiter {
         let hot = self.hot_mut(id).expect("a running task is listed");
         hot.seq = hot.seq.saturating_add(1);
         hot.state = TaskState::Waiting;
+        hot.location = Some(location);
         if owns_heap(&hot.wait) {
             drop_cold(std::mem::replace(&mut hot.wait, wait));
         } else {
@@ -293,6 +304,10 @@ impl<H: Copy> TaskTable<H> {
                     TaskState::Running => WaitOn::Running,
                     TaskState::Ready => WaitOn::Ready,
                     TaskState::Waiting => h.wait.clone(),
+                },
+                location: match h.state {
+                    TaskState::Waiting => h.location,
+                    TaskState::Running | TaskState::Ready => None,
                 },
             })
             .collect()
@@ -358,14 +373,14 @@ mod tests {
         let task = id(0, 0);
         let mut table = table_with(&[task]);
         assert_eq!(table.start(task), Some(0));
-        let first = table.begin_wait(task, WaitOn::Recv { channel: 1 });
+        let first = table.begin_wait(task, WaitOn::Recv { channel: 1 }, Location::caller());
         assert!(table.wake(first));
         assert!(
             !table.wake(first),
             "a task already woken is not woken twice"
         );
         assert_eq!(table.start(task), Some(0));
-        let second = table.begin_wait(task, WaitOn::Recv { channel: 1 });
+        let second = table.begin_wait(task, WaitOn::Recv { channel: 1 }, Location::caller());
         assert_ne!(first, second);
         assert!(!table.wake(first), "a wake-up for an old wait is dropped");
         assert!(table.wake(second));
@@ -376,13 +391,13 @@ mod tests {
         let old = id(3, 0);
         let mut table = table_with(&[old]);
         table.start(old);
-        let stale = table.begin_wait(old, WaitOn::Ready);
+        let stale = table.begin_wait(old, WaitOn::Ready, Location::caller());
         drop(table.remove(old).expect("listed"));
         assert!(!table.wake(stale), "the task is gone");
         let new = id(3, 1);
         table.add(new, 7, None, Rc::new(Marks::default()));
         table.start(new);
-        let current = table.begin_wait(new, WaitOn::Ready);
+        let current = table.begin_wait(new, WaitOn::Ready, Location::caller());
         assert_eq!(stale.seq, current.seq, "same slot, same sequence number");
         assert!(!table.wake(stale), "the generation tells the two apart");
         assert!(table.wake(current));
@@ -395,7 +410,7 @@ mod tests {
         let task = id(0, 0);
         let mut table = table_with(&[task]);
         table.start(task);
-        let waiter = table.begin_wait(task, WaitOn::Ready);
+        let waiter = table.begin_wait(task, WaitOn::Ready, Location::caller());
         assert!(table.wake(waiter));
         table.start(task);
         table.yield_again(task);
@@ -409,7 +424,7 @@ mod tests {
         let (a, b, c) = (id(0, 0), id(1, 0), id(2, 4));
         let mut table = table_with(&[c, a, b]);
         table.start(a);
-        table.begin_wait(a, WaitOn::Event { id: 9 });
+        table.begin_wait(a, WaitOn::Event { id: 9 }, Location::caller());
         table.start(b);
         let listed: Vec<_> = table.list().into_iter().map(|t| (t.id, t.wait)).collect();
         assert_eq!(
