@@ -211,6 +211,7 @@ fn a_source_of_ones_own_wakes_its_task_and_takes_part_in_select() {
     let mut d = DriverBuilder::new().virtual_clock().build(Log::new());
     let mailbox = Mailbox::default();
     let inside = mailbox.clone();
+    let first_wait = line!() + 3;
     let h = d
         .spawn(move |t: &mut Task<Log>| -> Eff<Yields, u32> {
             let first = t.wait(Take(&inside))?;
@@ -226,7 +227,10 @@ fn a_source_of_ones_own_wakes_its_task_and_takes_part_in_select() {
     d.run_until_idle();
     let listed = d.tasks();
     assert_eq!(listed[0].wait, WaitOn::custom("a letter"));
-    assert_eq!(listed[0].to_string(), "task #0.0 waits for a letter");
+    assert_eq!(
+        listed[0].to_string(),
+        format!("task #0.0 waits for a letter at {}:{first_wait}", file!())
+    );
     assert!(mailbox.deliver(1), "the waiting task is woken");
     d.run_for(ms(200)).unwrap();
     assert_eq!(

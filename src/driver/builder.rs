@@ -1,15 +1,35 @@
 //! [`DriverBuilder`]: settings for a new driver.
 
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+use std::time::Duration;
+
 use super::handle::DriverHandle;
+use super::observe::{Observe, SlowReport, SlowStep};
 use super::reactor::{Clock, Instant, Shared};
 use super::run::Driver;
+use super::timeline::Timeline;
 use crate::stage::StageBuilder;
 
 /// Settings for a new [`Driver`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct DriverBuilder {
     stage: StageBuilder,
     virtual_clock: bool,
+    timeline: Option<usize>,
+    slow_steps: Option<(Duration, SlowReport)>,
+}
+
+impl fmt::Debug for DriverBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DriverBuilder")
+            .field("stage", &self.stage)
+            .field("virtual_clock", &self.virtual_clock)
+            .field("timeline", &self.timeline)
+            .field("slow_steps", &self.slow_steps.as_ref().map(|(t, _)| t))
+            .finish()
+    }
 }
 
 impl DriverBuilder {
@@ -24,6 +44,58 @@ impl DriverBuilder {
     /// deterministic and take no wall time.
     pub fn virtual_clock(mut self) -> Self {
         self.virtual_clock = true;
+        self
+    }
+
+    /// Records a [`Timeline`] of the run: every step of every task (when it
+    /// ran, and what it waited on next, with where), keeping the last
+    /// `capacity` steps. Read it with [`Driver::timeline`](super::Driver::timeline).
+    /// Off by default; a driver without it pays one pointer test per step.
+    pub fn timeline(mut self, capacity: usize) -> Self {
+        self.timeline = Some(capacity);
+        self
+    }
+
+    /// Reports every step in which a task ran longer than `threshold` of
+    /// wall time between two waits, blocking all the others, to `report`,
+    /// with the task's name and where it waited before and after. (With the
+    /// `tracing` feature, also as a `tracing` warning.) Off by default; when
+    /// on, each step reads the clock twice.
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    /// use std::time::Duration;
+    ///
+    /// use coshare::driver::{DriverBuilder, Task};
+    /// use coshare::{Eff, Yields};
+    ///
+    /// let reports = Rc::new(RefCell::new(Vec::new()));
+    /// let sink = Rc::clone(&reports);
+    /// let mut driver = DriverBuilder::new()
+    ///     .report_slow_steps(Duration::from_millis(20), move |slow| {
+    ///         sink.borrow_mut().push(slow.to_string())
+    ///     })
+    ///     .build(());
+    /// driver
+    ///     .spawn(|t: &mut Task<()>| -> Eff<Yields, ()> {
+    ///         t.yield_now()?;
+    ///         std::thread::sleep(Duration::from_millis(50)); // blocks the thread
+    ///         t.yield_now()
+    ///     })
+    ///     .unwrap();
+    /// driver.run().unwrap();
+    /// let reports = reports.borrow();
+    /// assert_eq!(reports.len(), 1);
+    /// assert!(reports[0].contains("without waiting"));
+    /// ```
+    pub fn report_slow_steps(
+        mut self,
+        threshold: Duration,
+        report: impl FnMut(&SlowStep) + 'static,
+    ) -> Self {
+        let report: SlowReport = Rc::new(RefCell::new(report));
+        self.slow_steps = Some((threshold, report));
         self
     }
 
@@ -79,7 +151,13 @@ impl DriverBuilder {
         };
         let handle = DriverHandle::new(Shared::new(clock));
         let state = make(&handle);
-        Driver::new_with(self.stage.build(state), handle)
+        let observe = (self.timeline.is_some() || self.slow_steps.is_some()).then(|| {
+            Box::new(Observe {
+                timeline: self.timeline.map(Timeline::new),
+                slow: self.slow_steps,
+            })
+        });
+        Driver::new_with(self.stage.build(state), handle, observe)
     }
 }
 

@@ -123,6 +123,7 @@ mod handle;
 mod join;
 #[cfg(feature = "io")]
 mod net;
+mod observe;
 mod reactor;
 mod report;
 mod run;
@@ -132,6 +133,7 @@ mod sources;
 mod task;
 #[cfg(feature = "io")]
 mod task_io;
+mod timeline;
 pub mod wait;
 
 pub use builder::DriverBuilder;
@@ -144,6 +146,7 @@ pub use net::{
     SendDatagram, SendTo, SignalWait, Signals, StreamSocket, TcpListenOptions, TcpListener,
     TcpStream, UdpSocket, UnixDatagram, UnixListenOptions, UnixListener, UnixStream, WriteSome,
 };
+pub use observe::SlowStep;
 pub use reactor::{Instant, Waiter};
 pub use report::{Deadlock, TaskInfo, WaitOn};
 pub use run::Driver;
@@ -161,3 +164,4 @@ pub use sources::event::{Event, EventWait};
 pub use sources::notify::{Notified, Notify};
 pub use sources::time::{Interval, Sleep, Tick};
 pub use task::Task;
+pub use timeline::{Step, StepEnd, Timeline};

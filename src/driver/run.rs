@@ -7,15 +7,21 @@ use std::time::Duration;
 
 use super::handle::DriverHandle;
 use super::join::{FinishGuard, JoinError, JoinHandle, finish_task, finished_error};
+use super::observe::Observe;
 use super::reactor::Instant;
+use super::reactor::TaskHandle;
 use super::report::{Deadlock, TaskInfo};
 use super::task::{Task, spawn_task};
+use super::timeline::Timeline;
 use crate::effect::{Eff, Yields};
 use crate::error::{CoroutineId, Error, SpawnError};
 use crate::options::SpawnOptions;
 use crate::resumed::Resumed;
 use crate::stage::Stage;
 use crate::stats::Stats;
+
+/// What resuming a task returns.
+type StepResult = Result<Resumed<(), ()>, crate::error::ResumeError<()>>;
 
 /// Owns a stage and runs its tasks as events arrive. See the
 /// [module docs](super).
@@ -24,6 +30,8 @@ pub struct Driver<S: 'static> {
     // may touch the reactor) is dropped before the driver's handle.
     stage: Stage<S>,
     handle: DriverHandle,
+    /// The timeline and the slow-step report, if asked for.
+    observe: Option<Box<Observe>>,
 }
 
 /// What stops a run.
@@ -41,8 +49,22 @@ enum Stop<'f, S> {
 }
 
 impl<S: 'static> Driver<S> {
-    pub(crate) fn new_with(stage: Stage<S>, handle: DriverHandle) -> Self {
-        Driver { stage, handle }
+    pub(crate) fn new_with(
+        stage: Stage<S>,
+        handle: DriverHandle,
+        observe: Option<Box<Observe>>,
+    ) -> Self {
+        Driver {
+            stage,
+            handle,
+            observe,
+        }
+    }
+
+    /// The steps recorded so far, if the driver was built with
+    /// [`DriverBuilder::timeline`](super::DriverBuilder::timeline).
+    pub fn timeline(&self) -> Option<&Timeline> {
+        self.observe.as_ref()?.timeline.as_ref()
     }
 
     /// The shared state, borrowed until the next use of the driver.
@@ -194,7 +216,20 @@ impl<S: 'static> Driver<S> {
     }
 
     /// The run loop. See "Order of wake-ups" in the module docs.
-    fn drive(&mut self, mut stop: Stop<'_, S>) -> Result<(), Deadlock> {
+    fn drive(&mut self, stop: Stop<'_, S>) -> Result<(), Deadlock> {
+        // Two copies of the loop: one that watches each step (the task's
+        // span, the timeline, slow steps), and one that does not and pays
+        // nothing for it.
+        if self.observe.is_some() || cfg!(feature = "tracing") {
+            self.drive_loop::<true>(stop)
+        } else {
+            self.drive_loop::<false>(stop)
+        }
+    }
+
+    /// The run loop, with (`WATCHED`) or without what is watched of each
+    /// step.
+    fn drive_loop<const WATCHED: bool>(&mut self, mut stop: Stop<'_, S>) -> Result<(), Deadlock> {
         // Differs from the count, so that the first check looks.
         let mut ended_seen = self.handle.shared().ended.get().wrapping_sub(1);
         loop {
@@ -221,7 +256,11 @@ impl<S: 'static> Driver<S> {
             if ready_now > 0 {
                 let mut left = ready_now;
                 loop {
-                    self.step();
+                    if WATCHED {
+                        self.step_watched();
+                    } else {
+                        self.step();
+                    }
                     if self.stop_met(&mut stop, &mut ended_seen) {
                         return Ok(());
                     }
@@ -313,6 +352,47 @@ impl<S: 'static> Driver<S> {
             return;
         };
         let result = panic::catch_unwind(AssertUnwindSafe(|| self.stage.resume(task, ())));
+        self.after_step(task, result);
+    }
+
+    /// [`step`](Driver::step) with what is watched: the task's `tracing`
+    /// span entered while it runs, the timeline, slow steps.
+    #[inline(never)]
+    fn step_watched(&mut self) {
+        let Some(task) = self.handle.shared().reactor.borrow_mut().next_ready() else {
+            return;
+        };
+        #[cfg(feature = "tracing")]
+        let span = self.task_span(task.id());
+        #[cfg(feature = "tracing")]
+        let entered = span.enter();
+        let watch = self
+            .observe
+            .as_ref()
+            .map(|observe| observe.before(self.handle.shared(), task.id()));
+        let result = panic::catch_unwind(AssertUnwindSafe(|| self.stage.resume(task, ())));
+        #[cfg(feature = "tracing")]
+        drop(entered);
+        self.after_step(task, result);
+        if let (Some(observe), Some(watch)) = (&mut self.observe, watch) {
+            observe.after(self.handle.shared(), watch);
+        }
+    }
+
+    /// The span of the task `id`, entered while it runs.
+    #[cfg(feature = "tracing")]
+    fn task_span(&self, id: CoroutineId) -> tracing::Span {
+        let reactor = self.handle.shared().reactor.borrow();
+        reactor
+            .tasks
+            .entry(id)
+            .map_or_else(tracing::Span::none, |entry| entry.span.clone())
+    }
+
+    /// Ends the bookkeeping of a step: a task that returned or panicked is
+    /// finished.
+    #[inline(always)]
+    fn after_step(&mut self, task: TaskHandle, result: std::thread::Result<StepResult>) {
         let shared = self.handle.shared();
         match result {
             Ok(Ok(Resumed::Yield(()))) => {}

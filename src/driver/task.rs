@@ -98,6 +98,15 @@ impl<S: 'static> Task<'_, S> {
         let id = self.co.id();
         let mut cx = Context::new(self.handle);
         loop {
+            // (The description is built inside the call: built before the
+            // borrow, it costs a copy per park.)
+            #[cfg(feature = "tracing")]
+            tracing::trace!(
+                target: "coshare::wait",
+                wait = %source.wait_on(),
+                at = %At(Location::caller()),
+                "wait starts"
+            );
             let waiter = self.handle.shared().reactor.borrow_mut().begin_wait(
                 id,
                 source.wait_on(),
@@ -112,6 +121,13 @@ impl<S: 'static> Task<'_, S> {
                 armed: true,
             };
             let woke = self.co.suspend(());
+            #[cfg(feature = "tracing")]
+            tracing::trace!(
+                target: "coshare::wait",
+                at = %At(Location::caller()),
+                interrupted = woke.is_err(),
+                "wait ends"
+            );
             guard.armed = false;
             guard.source.unregister(&mut cx);
             if let Err(interrupt) = woke {
@@ -298,6 +314,17 @@ impl<S: 'static> fmt::Debug for Task<'_, S> {
         f.debug_struct("Task")
             .field("id", &self.co.id())
             .finish_non_exhaustive()
+    }
+}
+
+/// A location as `file:line`, for `tracing` events.
+#[cfg(feature = "tracing")]
+struct At(&'static Location<'static>);
+
+#[cfg(feature = "tracing")]
+impl fmt::Display for At {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.0.file(), self.0.line())
     }
 }
 

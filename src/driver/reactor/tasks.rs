@@ -108,6 +108,9 @@ pub(crate) struct TaskEntry {
     pub(crate) name: Option<Rc<str>>,
     /// Tasks waiting for this one to finish.
     pub(crate) joiners: Vec<Waiter>,
+    /// The task's span, entered while it runs.
+    #[cfg(feature = "tracing")]
+    pub(crate) span: tracing::Span,
 }
 
 /// `a == b`, written so that the two halves are compared as one word.
@@ -199,10 +202,20 @@ impl<H: Copy> TaskTable<H> {
             self.cold[index].is_none(),
             "slot reused while its task is listed"
         );
+        #[cfg(feature = "tracing")]
+        let span = {
+            let span = tracing::info_span!("task", id = %id, name = tracing::field::Empty);
+            if let Some(name) = &name {
+                span.record("name", &**name);
+            }
+            span
+        };
         self.cold[index] = Some(TaskEntry {
             finish,
             name,
             joiners: Vec::new(),
+            #[cfg(feature = "tracing")]
+            span,
         });
         self.hot[index] = Hot {
             id,
