@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::handle::DriverHandle;
 use super::observe::{Observe, SlowReport, SlowStep};
+use super::reactor::choice::{Chooser, Schedule};
 use super::reactor::{Clock, Instant, Shared};
 use super::run::Driver;
 use super::timeline::Timeline;
@@ -19,6 +20,8 @@ pub struct DriverBuilder {
     virtual_clock: bool,
     timeline: Option<usize>,
     slow_steps: Option<(Duration, SlowReport)>,
+    explore: Option<Chooser>,
+    max_timer_delay: Duration,
 }
 
 impl fmt::Debug for DriverBuilder {
@@ -28,6 +31,8 @@ impl fmt::Debug for DriverBuilder {
             .field("virtual_clock", &self.virtual_clock)
             .field("timeline", &self.timeline)
             .field("slow_steps", &self.slow_steps.as_ref().map(|(t, _)| t))
+            .field("explore", &self.explore)
+            .field("max_timer_delay", &self.max_timer_delay)
             .finish()
     }
 }
@@ -44,6 +49,39 @@ impl DriverBuilder {
     /// deterministic and take no wall time.
     pub fn virtual_clock(mut self) -> Self {
         self.virtual_clock = true;
+        self
+    }
+
+    /// Explores schedules: on the virtual clock (which this turns on), the
+    /// tasks ready at the start of each round run in an order chosen from
+    /// `seed` instead of first in, first out. Every order it takes is one
+    /// the driver could take with other timing: a task still never runs
+    /// before the round in which it became ready, a timer never fires before
+    /// its deadline, a channel keeps its messages in order, and nothing else
+    /// changes. The same seed makes the same choices on every machine, so a
+    /// failing seed replays its run exactly. See
+    /// [`Explore`](super::Explore), which runs a scenario over many seeds,
+    /// and [`Driver::schedule`](super::Driver::schedule).
+    pub fn explore(mut self, seed: u64) -> Self {
+        self.virtual_clock = true;
+        self.explore = Some(Chooser::seeded(seed, Duration::ZERO));
+        self
+    }
+
+    /// With [`explore`](DriverBuilder::explore): every timer may also fire
+    /// up to `max` late (chosen from the seed), as a busy real clock would
+    /// make it; never early.
+    pub fn max_timer_delay(mut self, max: Duration) -> Self {
+        self.max_timer_delay = max;
+        self
+    }
+
+    /// Replays a recorded [`Schedule`] on the virtual clock (which this turns
+    /// on): the rounds it lists run in its orders, the others in the
+    /// default one.
+    pub fn replay(mut self, schedule: Schedule) -> Self {
+        self.virtual_clock = true;
+        self.explore = Some(Chooser::replay(schedule));
         self
     }
 
@@ -149,7 +187,12 @@ impl DriverBuilder {
                 start: std::time::Instant::now(),
             }
         };
-        let handle = DriverHandle::new(Shared::new(clock));
+        let shared = Shared::new(clock);
+        if let Some(mut chooser) = self.explore {
+            chooser.set_max_delay(self.max_timer_delay);
+            shared.reactor.borrow_mut().chooser = Some(Box::new(chooser));
+        }
+        let handle = DriverHandle::new(shared);
         let state = make(&handle);
         let observe = (self.timeline.is_some() || self.slow_steps.is_some()).then(|| {
             Box::new(Observe {

@@ -65,6 +65,25 @@
 //!    was handed, such as a notification or room in a channel, is passed
 //!    on to the next waiter).
 //!
+//! These rules describe the default order. [`DriverBuilder::explore`]
+//! departs from it on purpose, to test a program under other orders it
+//! could meet: each round it may run the ready tasks in another order
+//! (drawn from a seed), and with [`DriverBuilder::max_timer_delay`] it may
+//! fire a due timer up to that much later (never earlier). Everything else
+//! above still holds. [`Driver::schedule`] records the choices;
+//! [`DriverBuilder::replay`] takes them again, and [`Explore`] runs a
+//! scenario under many seeds and shrinks the first failing schedule.
+//!
+//! # Seeing what tasks do
+//!
+//! Every wait records where in the task's code it waits
+//! ([`TaskInfo::location`], shown in a [`Deadlock`]).
+//! [`DriverBuilder::timeline`] keeps the last steps of a run (which task
+//! ran, from when to when, and how the step ended), exportable for a trace
+//! viewer; [`DriverBuilder::report_slow_steps`] reports a task that kept
+//! the thread longer than a threshold; with the `tracing` feature each task
+//! has a span.
+//!
 //! # One wait protocol
 //!
 //! Every way a task waits is a [`Source`]: the crate's own (the functions
@@ -102,14 +121,18 @@
 //! # The rooms of this module
 //!
 //! ```text
+//!   explore.rs (Explore: many schedules, shrinking)
 //!   run.rs (Driver, the run loop)   builder.rs   access.rs
+//!     observe.rs (slow steps, tracing spans)
 //!     task_io.rs (a task's socket and signal methods)
 //!     task.rs (Task, the park loop, spawning)
 //!       wait.rs (source constructors)   join.rs (JoinHandle, JoinWait)
 //!         net/ (sockets, signals; a connect's retry pauses with a Sleep)
 //!         sources/ (time, channel, notify, event)
 //!           source.rs (the Source protocol)   handle.rs (DriverHandle, Waker)
-//!             reactor/ (timers, ready queue, task table, poller)
+//!             timeline.rs (Timeline)
+//!             reactor/ (timers, ready queue, task table, poller,
+//!                       choice: explored and replayed schedules)
 //!               report.rs (WaitOn, TaskInfo, Deadlock)
 //!                 clock.rs (Instant, the real or virtual clock)
 //! ```
@@ -119,6 +142,7 @@
 mod access;
 mod builder;
 mod clock;
+mod explore;
 mod handle;
 mod join;
 #[cfg(feature = "io")]
@@ -137,6 +161,7 @@ mod timeline;
 pub mod wait;
 
 pub use builder::DriverBuilder;
+pub use explore::{Explore, Explored, FailedRun, run_checking};
 pub use handle::{DriverHandle, Waker};
 pub use join::{JoinError, JoinHandle, JoinWait};
 #[cfg(feature = "io")]
@@ -147,6 +172,7 @@ pub use net::{
     TcpStream, UdpSocket, UnixDatagram, UnixListenOptions, UnixListener, UnixStream, WriteSome,
 };
 pub use observe::SlowStep;
+pub use reactor::choice::{Schedule, ScheduleParseError};
 pub use reactor::{Instant, Waiter};
 pub use report::{Deadlock, TaskInfo, WaitOn};
 pub use run::Driver;

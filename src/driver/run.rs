@@ -10,6 +10,7 @@ use super::join::{FinishGuard, JoinError, JoinHandle, finish_task, finished_erro
 use super::observe::Observe;
 use super::reactor::Instant;
 use super::reactor::TaskHandle;
+use super::reactor::choice::Schedule;
 use super::report::{Deadlock, TaskInfo};
 use super::task::{Task, spawn_task};
 use super::timeline::Timeline;
@@ -59,6 +60,24 @@ impl<S: 'static> Driver<S> {
             handle,
             observe,
         }
+    }
+
+    /// The choices of schedule exploration made so far, if the driver was
+    /// built with [`DriverBuilder::explore`](super::DriverBuilder::explore)
+    /// or [`DriverBuilder::replay`](super::DriverBuilder::replay): the
+    /// schedule that replays this run.
+    pub fn schedule(&self) -> Option<Schedule> {
+        let reactor = self.handle.shared().reactor.borrow();
+        reactor.chooser.as_ref().map(|c| c.schedule().clone())
+    }
+
+    /// How many tasks each round had, when exploring.
+    pub(crate) fn round_sizes(&self) -> Vec<usize> {
+        let reactor = self.handle.shared().reactor.borrow();
+        reactor
+            .chooser
+            .as_ref()
+            .map_or_else(Vec::new, |c| c.sizes().to_vec())
     }
 
     /// The steps recorded so far, if the driver was built with
@@ -220,7 +239,8 @@ impl<S: 'static> Driver<S> {
         // Two copies of the loop: one that watches each step (the task's
         // span, the timeline, slow steps), and one that does not and pays
         // nothing for it.
-        if self.observe.is_some() || cfg!(feature = "tracing") {
+        let exploring = self.handle.shared().reactor.borrow().chooser.is_some();
+        if exploring || self.observe.is_some() || cfg!(feature = "tracing") {
             self.drive_loop::<true>(stop)
         } else {
             self.drive_loop::<false>(stop)
@@ -251,7 +271,11 @@ impl<S: 'static> Driver<S> {
                         reactor.fire_due(now);
                     }
                 }
-                reactor.ready_len()
+                let ready_now = reactor.ready_len();
+                if WATCHED {
+                    reactor.begin_round(ready_now);
+                }
+                ready_now
             };
             if ready_now > 0 {
                 let mut left = ready_now;
@@ -268,14 +292,13 @@ impl<S: 'static> Driver<S> {
                     if left == 0 {
                         // The round is over. If the next round's start has
                         // nothing to do, run its tasks straight away.
-                        left = self
-                            .handle
-                            .shared()
-                            .reactor
-                            .borrow()
-                            .ready_if_no_round_work();
+                        let mut reactor = self.handle.shared().reactor.borrow_mut();
+                        left = reactor.ready_if_no_round_work();
                         if left == 0 {
                             break;
+                        }
+                        if WATCHED {
+                            reactor.begin_round(left);
                         }
                     }
                 }

@@ -11,6 +11,7 @@
 //! This room knows nothing of sources, tasks' bodies or the run loop: it is
 //! the layer they all stand on.
 
+pub(crate) mod choice;
 #[cfg(feature = "io")]
 pub(crate) mod poller;
 mod ready;
@@ -48,6 +49,8 @@ pub(crate) struct Reactor {
     /// The poller, created with the first socket.
     #[cfg(feature = "io")]
     pub(crate) poller: Option<Box<poller::Poller>>,
+    /// Schedule exploration's choices, when exploring.
+    pub(crate) chooser: Option<Box<choice::Chooser>>,
 }
 
 /// The reactor, shared by the driver, its tasks and its objects.
@@ -70,6 +73,7 @@ impl Shared {
                 io_waits: 0,
                 #[cfg(feature = "io")]
                 poller: None,
+                chooser: None,
             }),
             ended: Cell::new(0),
         })
@@ -172,7 +176,22 @@ impl Reactor {
     }
 
     pub(crate) fn add_timer(&mut self, deadline: Instant, waiter: Waiter) -> TimerKey {
+        let deadline = match &mut self.chooser {
+            // Exploring: a timer may fire late, never early.
+            Some(chooser) => deadline + chooser.timer_delay(),
+            None => deadline,
+        };
         self.timers.add(deadline, waiter)
+    }
+
+    /// A round of `n` tasks starts: an exploring driver picks their order.
+    pub(crate) fn begin_round(&mut self, n: usize) {
+        if let Some(chooser) = &mut self.chooser {
+            if n > 0 {
+                let order = chooser.round_order(n);
+                self.ready.permute_front(&order);
+            }
+        }
     }
 
     pub(crate) fn remove_timer(&mut self, key: TimerKey) {

@@ -40,6 +40,19 @@ impl ReadyQueue {
         Some(id)
     }
 
+    /// Reorders the first `order.len()` queued tasks: the task at position
+    /// `order[i]` goes to position `i`. The rest of the queue is untouched.
+    pub(crate) fn permute_front(&mut self, order: &[u32]) {
+        debug_assert!(order.len() <= self.len);
+        let mask = self.buf.len().wrapping_sub(1);
+        let front: Vec<CoroutineId> = (0..order.len())
+            .map(|k| self.buf[(self.head + k) & mask])
+            .collect();
+        for (i, &from) in order.iter().enumerate() {
+            self.buf[(self.head + i) & mask] = front[from as usize];
+        }
+    }
+
     /// Doubles the buffer (at least 8 slots), keeping the order.
     #[cold]
     #[inline(never)]
@@ -93,5 +106,25 @@ mod tests {
         }
         assert_eq!(queue.pop_front(), None);
         assert_eq!(queue.len(), 0);
+    }
+
+    #[test]
+    fn permuting_the_front_reorders_only_the_front() {
+        let mut queue = ReadyQueue::default();
+        // Wrap the ring first, so that the front straddles its end.
+        for i in 0..6 {
+            queue.push_back(id(100 + i));
+        }
+        for _ in 0..6 {
+            queue.pop_front();
+        }
+        for i in 0..5 {
+            queue.push_back(id(i));
+        }
+        queue.permute_front(&[2, 0, 1]);
+        let all: Vec<u32> = std::iter::from_fn(|| queue.pop_front())
+            .map(|id| id.index)
+            .collect();
+        assert_eq!(all, [2, 0, 1, 3, 4]);
     }
 }
