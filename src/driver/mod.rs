@@ -118,14 +118,20 @@
 
 mod access;
 mod builder;
+mod cancel_scope;
 mod clock;
+mod driver_scope;
 mod handle;
+mod interrupts;
 mod join;
+mod join_all;
 #[cfg(feature = "io")]
 mod net;
 mod reactor;
 mod report;
 mod run;
+mod scope;
+mod scope_shared;
 mod select;
 mod source;
 mod sources;
@@ -135,8 +141,11 @@ mod task_io;
 pub mod wait;
 
 pub use builder::DriverBuilder;
+pub use cancel_scope::Elapsed;
+pub use driver_scope::DriverScope;
 pub use handle::{DriverHandle, Waker};
-pub use join::{JoinError, JoinHandle, JoinWait};
+pub use join::{AbortOnDrop, JoinError, JoinHandle, JoinWait};
+pub use join_all::{JoinAll, TryJoinAll};
 #[cfg(feature = "io")]
 #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
 pub use net::{
@@ -147,6 +156,8 @@ pub use net::{
 pub use reactor::{Instant, Waiter};
 pub use report::{Deadlock, TaskInfo, WaitOn};
 pub use run::Driver;
+pub use scope::Scope;
+pub use scope_shared::{Failure, ScopeError};
 /// Signal numbers (`SIGINT`, `SIGTERM`, `SIGHUP`, `SIGUSR1`, ...) for
 /// [`DriverHandle::signals`], from `signal-hook`.
 #[cfg(feature = "io")]
@@ -159,5 +170,6 @@ pub use sources::channel::{
 };
 pub use sources::event::{Event, EventWait};
 pub use sources::notify::{Notified, Notify};
+pub use sources::semaphore::{Acquire, Permit, Semaphore};
 pub use sources::time::{Interval, Sleep, Tick};
 pub use task::Task;

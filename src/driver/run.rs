@@ -103,9 +103,16 @@ impl<S: 'static> Driver<S> {
         )
     }
 
+    /// The stage, for spawning and cancelling tasks in other rooms.
+    pub(crate) fn stage_mut(&mut self) -> &mut Stage<S> {
+        &mut self.stage
+    }
+
     /// Cancels a task, on the main stack: its pending wait returns
-    /// `Err(Interrupt)` and it unwinds. `Ok(())` if it was live; an
+    /// `Err(Interrupt)` and it unwinds, before this call returns (its
+    /// cleanup cannot wait: see [`Task::shield`]). `Ok(())` if it was live; an
     /// [`ErrorKind::Finished`](crate::ErrorKind::Finished) error if it had already finished.
+    /// To cancel without running the task now, see [`JoinHandle::abort`].
     ///
     /// # Panics
     ///

@@ -59,6 +59,15 @@ pub(crate) trait Finish {
     fn panicked(&self, payload: Option<Box<dyn std::any::Any + Send>>);
     /// Marks a still-running task as cancelled.
     fn cancelled(&self);
+    /// Requests the task's cancellation (see `control.rs`); returns whether
+    /// the request is visible now, so that a waiting task is to be woken.
+    fn request_abort(&self) -> bool;
+    /// The task has ended and left the table (called outside the reactor's
+    /// borrow, so it may wake other tasks). The default does nothing; a
+    /// task scope's child tells its scope here.
+    fn ended(&self, id: CoroutineId) {
+        let _ = id;
+    }
 }
 
 /// The part of a task's bookkeeping that every wait and wake-up touches.
@@ -241,7 +250,7 @@ impl<H: Copy> TaskTable<H> {
     /// Starts a new wait for the running task `id`: advances its sequence
     /// number and marks it waiting. Registrations made with the returned
     /// waiter are the only ones that can wake it.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn begin_wait(&mut self, id: CoroutineId, wait: WaitOn) -> Waiter {
         let hot = self.hot_mut(id).expect("a running task is listed");
         hot.seq = hot.seq.saturating_add(1);
@@ -273,6 +282,19 @@ impl<H: Copy> TaskTable<H> {
     pub(crate) fn wake(&mut self, waiter: Waiter) -> bool {
         match self.hot_mut(waiter.task) {
             Some(hot) if hot.seq == waiter.seq && hot.state == TaskState::Waiting => {
+                hot.state = TaskState::Ready;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Marks the task `id` ready if it waits, whatever its wait: for a
+    /// cancel scope's deadline and for a requested cancellation, which
+    /// concern every wait of the task. The caller queues it then.
+    pub(crate) fn wake_task(&mut self, id: CoroutineId) -> bool {
+        match self.hot_mut(id) {
+            Some(hot) if hot.state == TaskState::Waiting => {
                 hot.state = TaskState::Ready;
                 true
             }
@@ -315,7 +337,10 @@ fn owns_heap(wait: &WaitOn) -> bool {
         | WaitOn::Notify { .. }
         | WaitOn::Event { .. }
         | WaitOn::Tick { .. }
-        | WaitOn::Io { .. } => false,
+        | WaitOn::Io { .. }
+        | WaitOn::Scope { .. }
+        | WaitOn::Semaphore { .. }
+        | WaitOn::JoinAll { .. } => false,
     }
 }
 
@@ -338,6 +363,10 @@ mod tests {
 
         fn cancelled(&self) {
             self.cancelled.set(true);
+        }
+
+        fn request_abort(&self) -> bool {
+            true
         }
     }
 
