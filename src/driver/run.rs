@@ -21,9 +21,33 @@ use crate::stats::Stats;
 /// [module docs](super).
 pub struct Driver<S: 'static> {
     // Field order matters: the stage (and with it every task, whose cleanup
-    // may touch the reactor) is dropped before the driver's handle.
+    // may touch the reactor) is dropped first, then the books of the tasks
+    // it tore down are closed, then the driver's handle.
     stage: Stage<S>,
+    _ends: EndAll,
     handle: DriverHandle,
+}
+
+/// Closes the books of every task still listed once the stage has torn
+/// them down (the driver is being dropped): their handles say
+/// [`JoinError::Cancelled`] (or `Panicked` without payload, if the
+/// teardown panicked), their scopes hear of their end.
+struct EndAll(DriverHandle);
+
+impl Drop for EndAll {
+    fn drop(&mut self) {
+        let panicking = std::thread::panicking();
+        let entries = self.0.shared().reactor.borrow_mut().take_all_tasks();
+        for (id, entry) in &entries {
+            if panicking {
+                entry.finish.panicked(None);
+            } else {
+                entry.finish.cancelled();
+            }
+            entry.finish.ended(*id);
+        }
+        drop(entries);
+    }
 }
 
 /// What stops a run.
@@ -42,7 +66,11 @@ enum Stop<'f, S> {
 
 impl<S: 'static> Driver<S> {
     pub(crate) fn new_with(stage: Stage<S>, handle: DriverHandle) -> Self {
-        Driver { stage, handle }
+        Driver {
+            stage,
+            _ends: EndAll(handle.clone()),
+            handle,
+        }
     }
 
     /// The shared state, borrowed until the next use of the driver.

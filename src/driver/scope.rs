@@ -1,12 +1,15 @@
 //! Task scopes (nurseries) in a task: [`Task::scope`] and [`Scope`].
 //!
 //! A scope is a level of the task's interrupt control (so a failing child
-//! interrupts the body's waits) plus its books (`scope_shared.rs`). The
-//! body runs; then the scope waits for every child, cancelling them first
-//! if the body failed, a child failed, or something interrupts the task;
-//! then it reports. A panic of the body, and a cancellation of the task
-//! through the core, cancel the children through the core at once (the
-//! task cannot wait any more), before the scope's frame is left.
+//! interrupts the body's waits) plus its books (`scope_shared.rs`), both
+//! made when the first child is spawned: a scope that spawns nothing costs
+//! no allocation. (The level can wait until then: the scope handle is
+//! usable only at the body's own level, where no inner level is open.)
+//! The body runs; then the scope waits for every child, cancelling them
+//! first if the body failed, a child failed, or something interrupts the
+//! task; then it reports. A panic of the body, and a cancellation of the
+//! task through the core, cancel the children through the core at once
+//! (the task cannot wait any more), before the scope's frame is left.
 
 use std::ops::{Deref, DerefMut};
 use std::panic::{self, AssertUnwindSafe};
@@ -14,7 +17,7 @@ use std::rc::Rc;
 
 use super::interrupts::LevelGuard;
 use super::join::{FinishGuard, JoinCell, JoinHandle};
-use super::reactor::control::Level;
+use super::reactor::control::{Flag, Level};
 use super::reactor::tasks::Finish;
 use super::scope_shared::{Failure, ScopeDone, ScopeError, ScopeShared, ScopedFinish, route};
 use super::task::{Task, spawn_task_with};
@@ -29,10 +32,28 @@ use crate::options::SpawnOptions;
 /// so no task can be spawned into a scope that has ended.
 pub struct Scope<'s, 'a, S: 'static, E: 'static> {
     task: &'s mut Task<'a, S>,
+    books: &'s mut Option<Books<'a, E>>,
+}
+
+/// A scope's books and its level, once it has a child.
+struct Books<'a, E> {
     shared: Rc<ScopeShared<E>>,
+    level: LevelGuard<'a>,
 }
 
 impl<'a, S: 'static, E: 'static> Scope<'_, 'a, S, E> {
+    /// The scope's books, made with its level at the first spawn.
+    fn shared(&mut self) -> Rc<ScopeShared<E>> {
+        let task = &*self.task;
+        let books = self.books.get_or_insert_with(|| {
+            let shared = Rc::new(ScopeShared::new(Some(task.co.id()), task.handle));
+            let flag: Rc<dyn Flag> = shared.clone();
+            let level = LevelGuard::enter(task.control, task.handle, Level::flagged(flag));
+            Books { shared, level }
+        });
+        Rc::clone(&books.shared)
+    }
+
     /// Spawns a child into the scope: a task like any other, ready at once,
     /// sharing the state under the usual rule. Its body is `'static` (it
     /// borrows nothing from the body that spawns it) and returns
@@ -61,10 +82,11 @@ impl<'a, S: 'static, E: 'static> Scope<'_, 'a, S, E> {
         R: 'static,
         F: FnOnce(&mut Task<'_, S>) -> Eff<Yields, Result<R, E>> + 'static,
     {
+        let shared = self.shared();
         let cell = Rc::new(JoinCell::new());
         let finish = Rc::new(ScopedFinish {
             cell: Rc::clone(&cell),
-            scope: Rc::clone(&self.shared),
+            scope: Rc::clone(&shared),
             id: std::cell::Cell::new(None),
         });
         let sink = Rc::clone(&finish);
@@ -80,7 +102,7 @@ impl<'a, S: 'static, E: 'static> Scope<'_, 'a, S, E> {
             move |value| route(&sink.cell, &sink.scope, sink.id.get(), value),
         )?;
         finish.id.set(Some(spawned.id()));
-        self.shared.added(spawned.id());
+        shared.added(spawned.id());
         Ok(spawned)
     }
 
@@ -88,13 +110,13 @@ impl<'a, S: 'static, E: 'static> Scope<'_, 'a, S, E> {
     /// on, by request (as [`JoinHandle::abort`] does: their cleanup may
     /// wait in a shield). The body goes on, and the scope waits for the
     /// children's ends as usual. Cancelled children are not failures.
-    pub fn cancel_all(&self) {
-        self.shared.close();
+    pub fn cancel_all(&mut self) {
+        self.shared().close();
     }
 
     /// How many children have not ended yet.
     pub fn live_children(&self) -> usize {
-        self.shared.live()
+        self.books.as_ref().map_or(0, |b| b.shared.live())
     }
 }
 
@@ -116,12 +138,12 @@ impl<S: 'static, E: 'static> std::fmt::Debug for Scope<'_, '_, S, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scope")
             .field("task", &self.task.id())
-            .field("live_children", &self.shared.live())
+            .field("live_children", &self.live_children())
             .finish_non_exhaustive()
     }
 }
 
-impl<S: 'static> Task<'_, S> {
+impl<'a, S: 'static> Task<'a, S> {
     /// Runs `body` as a task scope (a nursery): tasks spawned into it with
     /// [`Scope::spawn`] end before the scope does.
     ///
@@ -189,12 +211,11 @@ impl<S: 'static> Task<'_, S> {
         E: 'static,
         F: FnOnce(&mut Scope<'_, '_, S, E>) -> Eff<Yields, Result<T, E>>,
     {
-        let shared = Rc::new(ScopeShared::new(Some(self.co.id()), self.handle));
-        let level = LevelGuard::enter(self.control, self.handle, Level::flagged(shared.flag()));
+        let mut books: Option<Books<'a, E>> = None;
         let ran = panic::catch_unwind(AssertUnwindSafe(|| {
             body(&mut Scope {
                 task: &mut *self,
-                shared: Rc::clone(&shared),
+                books: &mut books,
             })
         }));
         let outcome = match ran {
@@ -202,10 +223,16 @@ impl<S: 'static> Task<'_, S> {
             Err(payload) => {
                 // The body panicked (or is unwound by force): no waiting
                 // now. The children end first, then the unwinding goes on.
-                drop(level);
-                self.cancel_children_now(&shared);
+                if let Some(Books { shared, level }) = books {
+                    drop(level);
+                    self.cancel_children_now(&shared);
+                }
                 panic::resume_unwind(payload);
             }
+        };
+        let Some(Books { shared, level }) = books else {
+            // No child: the scope is its body.
+            return Ok(outcome?.map_err(ScopeError::of_body));
         };
         let mut passing: Option<Interrupt<Yields>> = None;
         let mut value = None;

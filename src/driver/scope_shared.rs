@@ -26,6 +26,7 @@ use std::rc::{Rc, Weak};
 
 use super::handle::DriverHandle;
 use super::join::JoinCell;
+use super::reactor::control::Flag;
 use super::reactor::tasks::Finish;
 use super::reactor::{Shared, Waiter};
 use super::report::WaitOn;
@@ -212,11 +213,28 @@ pub(crate) struct ScopeShared<E> {
     failures: RefCell<Vec<Failure<E>>>,
     /// The scope's level in its parent's interrupt control: set on the
     /// first failure, so that the body's waits are interrupted.
-    flag: Rc<Cell<bool>>,
+    flag: Cell<bool>,
     /// The children are being cancelled: one spawned now starts cancelled.
     closing: Cell<bool>,
     /// The parent's wait for the last child's end.
     waiter: Cell<Option<Waiter>>,
+}
+
+/// The books are the flag of the scope's level (see
+/// [`Level::flagged`](super::reactor::control::Level::flagged)).
+impl<E> Flag for ScopeShared<E> {
+    fn is_set(&self) -> bool {
+        self.flag.get()
+    }
+}
+
+impl<E> ScopeError<E> {
+    /// The error of a scope whose body failed before it spawned anything.
+    pub(crate) fn of_body(error: E) -> Self {
+        ScopeError {
+            failures: vec![Failure::Error { task: None, error }],
+        }
+    }
 }
 
 impl<E> ScopeShared<E> {
@@ -226,15 +244,10 @@ impl<E> ScopeShared<E> {
             driver: Rc::downgrade(handle.shared()),
             live: RefCell::new(Vec::new()),
             failures: RefCell::new(Vec::new()),
-            flag: Rc::new(Cell::new(false)),
+            flag: Cell::new(false),
             closing: Cell::new(false),
             waiter: Cell::new(None),
         }
-    }
-
-    /// The flag of the scope's level (see [`Level::flagged`](super::reactor::control::Level::flagged)).
-    pub(crate) fn flag(&self) -> Rc<Cell<bool>> {
-        Rc::clone(&self.flag)
     }
 
     /// How many children have not ended.

@@ -34,6 +34,19 @@ use std::rc::Rc;
 use super::timers::TimerKey;
 use crate::driver::clock::Instant;
 
+/// A task scope's flag, set when the scope is cancelled (one of its
+/// children failed). A trait so that the scope's books can be the flag,
+/// without an allocation of their own.
+pub(crate) trait Flag {
+    fn is_set(&self) -> bool;
+}
+
+impl Flag for Cell<bool> {
+    fn is_set(&self) -> bool {
+        self.get()
+    }
+}
+
 /// One cancel scope, task scope or shield a task is inside.
 pub(crate) struct Level {
     /// The level's own deadline, if it has one.
@@ -41,9 +54,8 @@ pub(crate) struct Level {
     /// A shield: the levels below it, and a requested cancellation, are
     /// not visible from it or from the levels above it.
     pub(crate) shield: bool,
-    /// A task scope's flag, set when the scope is cancelled (one of its
-    /// children failed).
-    pub(crate) flag: Option<Rc<Cell<bool>>>,
+    /// A task scope's flag.
+    pub(crate) flag: Option<Rc<dyn Flag>>,
 }
 
 impl Level {
@@ -66,7 +78,7 @@ impl Level {
     }
 
     /// A task scope, cancelled when `flag` is set.
-    pub(crate) fn flagged(flag: Rc<Cell<bool>>) -> Level {
+    pub(crate) fn flagged(flag: Rc<dyn Flag>) -> Level {
         Level {
             deadline: None,
             shield: false,
@@ -76,7 +88,7 @@ impl Level {
 
     /// Whether the level is cancelled or past its deadline at `now`.
     fn interrupted(&self, now: &mut impl FnMut() -> Instant) -> bool {
-        self.flag.as_ref().is_some_and(|f| f.get()) || self.deadline.is_some_and(|d| d <= now())
+        self.flag.as_ref().is_some_and(|f| f.is_set()) || self.deadline.is_some_and(|d| d <= now())
     }
 }
 
@@ -307,7 +319,7 @@ mod tests {
     fn a_task_scope_is_interrupted_when_its_flag_is_set() {
         let c = Control::new();
         let flag = Rc::new(Cell::new(false));
-        let scope = c.push(Level::flagged(Rc::clone(&flag)));
+        let scope = c.push(Level::flagged(Rc::clone(&flag) as Rc<dyn Flag>));
         assert!(!c.interrupted(never));
         flag.set(true);
         assert!(c.interrupted(never));

@@ -135,6 +135,13 @@ impl Reactor {
         Some(entry)
     }
 
+    /// Removes every task (the driver is being dropped), with its id.
+    #[must_use]
+    pub(crate) fn take_all_tasks(&mut self) -> Vec<(CoroutineId, TaskEntry)> {
+        self.ready = ReadyQueue::default();
+        self.tasks.take_all()
+    }
+
     /// Starts a new wait for the running task (see [`TaskTable::begin_wait`]).
     #[inline(always)]
     pub(crate) fn begin_wait(&mut self, id: CoroutineId, wait: WaitOn) -> Waiter {

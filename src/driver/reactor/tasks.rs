@@ -233,6 +233,20 @@ impl<H: Copy> TaskTable<H> {
         Some(entry)
     }
 
+    /// Removes every task, in slot order.
+    #[must_use]
+    pub(crate) fn take_all(&mut self) -> Vec<(CoroutineId, TaskEntry)> {
+        let mut all = Vec::new();
+        for (hot, cold) in self.hot.iter_mut().zip(&mut self.cold) {
+            if let Some(entry) = cold.take() {
+                all.push((hot.id, entry));
+                *hot = Hot::vacant();
+            }
+        }
+        self.live = 0;
+        all
+    }
+
     /// Takes a queued task to run it: if it is still live and `Ready`,
     /// marks it `Running` and returns its handle. A task that ended, or was
     /// queued twice, is skipped (`None`).
