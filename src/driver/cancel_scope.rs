@@ -297,7 +297,8 @@ impl<S: 'static> Task<'_, S> {
             Ok(value) => Ok(Ok(value)),
             Err(interrupt) => {
                 if !self.co.is_cancelling() && guard.owns_interrupt() {
-                    drop(interrupt);
+                    // The interrupt is this scope's: it stops here.
+                    let _ = interrupt;
                     Ok(Err(Elapsed { deadline: at }))
                 } else {
                     Err(interrupt)

@@ -292,8 +292,7 @@ fn run(ex: &Exchange) -> Result<Vec<String>, TestCaseError> {
     kills.sort_by_key(|k| k.0);
     let mut now = 0;
     while now <= LIMIT + 50 {
-        for &(at, who, kill) in kills.iter().filter(|k| k.0 == now) {
-            let _ = at;
+        for &(_, who, kill) in kills.iter().filter(|k| k.0 == now) {
             let taken = {
                 let mut all = handles.borrow_mut();
                 let n = all.len();
@@ -318,7 +317,6 @@ fn run(ex: &Exchange) -> Result<Vec<String>, TestCaseError> {
                 (None, Kill::Cancel) => {
                     let _ = d.cancel(&root);
                 }
-                _ => {}
             }
         }
         d.run_until(Instant::ZERO + ms(now))

@@ -182,7 +182,7 @@ fn check_program(program: &Program) -> Result<BTreeSet<Feature>, TestCaseError> 
     for (at, event) in got.events.iter().enumerate() {
         if let Event::ScopeExit(scope, _) = event {
             let prefix = format!("{scope}.c");
-            for (path, _) in &drops {
+            for path in drops.keys() {
                 if path.starts_with(&prefix) {
                     let ended = got
                         .events
