@@ -38,6 +38,36 @@ fn unfinished<R>(handles: &[JoinHandle<R>]) -> usize {
 /// Waits until every task of a slice of handles has finished, and takes
 /// their results, in the order of the handles: the source behind
 /// [`Task::join_all`](super::Task::join_all).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use coshare::driver::{wait, DriverBuilder, Task};
+/// use coshare::{select, Eff, Yields};
+///
+/// let mut driver = DriverBuilder::new().virtual_clock().build(());
+/// let mut workers: Vec<_> = [30u64, 10, 20]
+///     .into_iter()
+///     .map(|ms| {
+///         driver
+///             .spawn(move |t: &mut Task<()>| -> Eff<Yields, u64> {
+///                 t.sleep(Duration::from_millis(ms))?;
+///                 Ok(ms)
+///             })
+///             .unwrap()
+///     })
+///     .collect();
+/// let h = driver
+///     .spawn(move |t: &mut Task<()>| -> Eff<Yields, Vec<u64>> {
+///         // All of them, or nothing if that takes more than 50 ms.
+///         Ok(select!(t, {
+///             all = wait::join_all(&mut workers) => all.into_iter().map(Result::unwrap).collect(),
+///             () = wait::sleep(Duration::from_millis(50)) => Vec::new(),
+///         }))
+///     })
+///     .unwrap();
+/// assert_eq!(driver.block_on(h).unwrap().unwrap(), [30, 10, 20]);
+/// ```
 pub struct JoinAll<'a, R> {
     pub(crate) handles: &'a mut [JoinHandle<R>],
     pub(crate) last: Option<Waiter>,
