@@ -146,6 +146,33 @@ fn panic_text(payload: &(dyn Any + Send)) -> Option<&str> {
 /// cancel the rest; [`others`](ScopeError::others) are those that came
 /// after it (a child that failed while, or instead of, being cancelled),
 /// kept rather than dropped.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use coshare::driver::{DriverBuilder, Failure, Task};
+/// use coshare::{Eff, Yields};
+///
+/// let mut driver = DriverBuilder::new().virtual_clock().build(());
+/// let error = driver
+///     .scope(|s| {
+///         for (n, ms) in [(1, 10u64), (2, 50)] {
+///             s.spawn(move |t: &mut Task<()>| -> Eff<Yields, Result<(), String>> {
+///                 // Shielded: child 2 goes on when child 1's failure
+///                 // cancels it, and fails too.
+///                 t.shield(|t| t.sleep(Duration::from_millis(ms)))?;
+///                 Ok(Err(format!("child {n} failed")))
+///             })
+///             .unwrap();
+///         }
+///         Ok(())
+///     })
+///     .unwrap() // no deadlock
+///     .unwrap_err();
+/// assert_eq!(error.error().map(String::as_str), Some("child 1 failed"));
+/// let later: Vec<_> = error.others().iter().filter_map(Failure::error).collect();
+/// assert_eq!(later, ["child 2 failed"]);
+/// ```
 pub struct ScopeError<E> {
     /// Never empty.
     failures: Vec<Failure<E>>,
