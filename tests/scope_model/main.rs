@@ -110,7 +110,7 @@ fn features(program: &Program, records: &[Record]) -> BTreeSet<Feature> {
     let mut seen = BTreeSet::new();
     for record in records {
         match record {
-            Record::Block { path, at, result } => {
+            Record::Block { path, result, .. } => {
                 let kind = path.rsplit('.').next().unwrap_or("").chars().next();
                 match (kind, result.as_str()) {
                     (Some('t'), "elapsed") => seen.insert(Feature::TimeoutElapsed),
@@ -124,10 +124,8 @@ fn features(program: &Program, records: &[Record]) -> BTreeSet<Feature> {
                     }
                     _ => false,
                 };
-                let _ = at;
             }
-            Record::Task { path, end, outcome } if path != "r" => {
-                let _ = end;
+            Record::Task { path, outcome, .. } if path != "r" => {
                 match outcome {
                     Outcome::Failed => seen.insert(Feature::ChildFailed),
                     Outcome::Panicked => seen.insert(Feature::ChildPanicked),
