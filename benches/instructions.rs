@@ -29,12 +29,18 @@
 //! * `driver_pingpong`: two driver tasks exchange a message over two
 //!   channels (one step = one round trip);
 //! * `thread_ring`: 503 driver tasks pass a token around a ring of
-//!   channels (one step = one hop).
+//!   channels (one step = one hop);
+//! * `deadline_scope` and `task_scope`: a block run inside a cancel scope
+//!   whose deadline never fires (`Task::timeout`), and inside a task scope
+//!   with no children (`Task::scope`), against the same block run plainly
+//!   in the same task (`plain_block`). The difference is what a scope
+//!   costs.
 
 // The benchmark macros generate undocumented modules.
 #![allow(missing_docs)]
 
 use std::hint::black_box;
+use std::time::Duration;
 
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, ScopedCoroutine, Yielder};
@@ -60,6 +66,9 @@ const BASELINE: &[(&str, u64)] = &[
     ("part_access", 120_010),
     ("driver_pingpong", 5_612_501),
     ("thread_ring", 2_736_313),
+    ("plain_block", 131_305),
+    ("deadline_scope", 1_971_654),
+    ("task_scope", 171_308),
 ];
 
 /// The configuration of benchmark `name`: a hard limit 3% above its
@@ -319,6 +328,90 @@ fn thread_ring((mut driver, first): (Driver<u64>, Sender<u64>)) -> Driver<u64> {
     driver
 }
 
+// ---------------------------------------------------------------------------
+// Scopes
+
+/// How a block is run `N` times by the scope benchmarks.
+#[derive(Clone, Copy)]
+enum Wrap {
+    Plain,
+    Deadline,
+    TaskScope,
+}
+
+/// One task that, given the go signal, runs a small block `N` times,
+/// wrapped as `wrap` says.
+fn scoped(wrap: Wrap) -> (Driver<Counters>, Sender<u64>) {
+    let mut driver = DriverBuilder::new()
+        .virtual_clock()
+        .build(Counters::default());
+    let (start_tx, mut start_rx) = driver.handle().channel::<u64>(1);
+    driver
+        .spawn(move |t: &mut Task<Counters>| -> Eff<Yields, ()> {
+            let rounds = t.recv(&mut start_rx)?.expect("the go signal");
+            for i in 0..rounds {
+                match wrap {
+                    Wrap::Plain => black_box(&mut *t).with_state(|s| bump(s, i)),
+                    Wrap::Deadline => {
+                        let done = t.timeout(Duration::from_secs(3600), |t| {
+                            black_box(&mut *t).with_state(|s| bump(s, i));
+                            Ok(())
+                        })?;
+                        black_box(done).expect("the deadline never fires");
+                    }
+                    Wrap::TaskScope => {
+                        let done = t.scope(|s| {
+                            black_box(&mut **s).with_state(|s| bump(s, i));
+                            Ok(Ok::<(), ()>(()))
+                        })?;
+                        black_box(done).expect("no child fails");
+                    }
+                }
+            }
+            Ok(())
+        })
+        .expect("spawn");
+    driver.run_until_idle();
+    (driver, start_tx)
+}
+
+fn plain() -> (Driver<Counters>, Sender<u64>) {
+    scoped(Wrap::Plain)
+}
+
+fn deadline() -> (Driver<Counters>, Sender<u64>) {
+    scoped(Wrap::Deadline)
+}
+
+fn nursery() -> (Driver<Counters>, Sender<u64>) {
+    scoped(Wrap::TaskScope)
+}
+
+fn run_blocks((mut driver, start): (Driver<Counters>, Sender<u64>)) -> Driver<Counters> {
+    start.try_send(N).expect("room");
+    driver.run_until_idle();
+    assert_eq!(driver.state().events, N);
+    driver
+}
+
+#[library_benchmark(config = limit("plain_block"))]
+#[bench::n(setup = plain)]
+fn plain_block(setup: (Driver<Counters>, Sender<u64>)) -> Driver<Counters> {
+    run_blocks(setup)
+}
+
+#[library_benchmark(config = limit("deadline_scope"))]
+#[bench::n(setup = deadline)]
+fn deadline_scope(setup: (Driver<Counters>, Sender<u64>)) -> Driver<Counters> {
+    run_blocks(setup)
+}
+
+#[library_benchmark(config = limit("task_scope"))]
+#[bench::n(setup = nursery)]
+fn task_scope(setup: (Driver<Counters>, Sender<u64>)) -> Driver<Counters> {
+    run_blocks(setup)
+}
+
 library_benchmark_group!(
     name = core;
     benchmarks = raw_round_trip, round_trip, raw_spawn_run_drop, spawn_run_drop
@@ -332,4 +425,9 @@ library_benchmark_group!(
     benchmarks = driver_pingpong, thread_ring
 );
 
-main!(library_benchmark_groups = core, state, driver);
+library_benchmark_group!(
+    name = scopes;
+    benchmarks = plain_block, deadline_scope, task_scope
+);
+
+main!(library_benchmark_groups = core, state, driver, scopes);

@@ -4,14 +4,19 @@
 //! The dialer resets the modem, dials, stays online sending data until the
 //! carrier drops, and dials again. Every command waits for its reply with a
 //! timeout, is sent again after a backoff that doubles, and is given up after
-//! three tries. As a state machine this is a dozen states (resetting,
-//! waiting for OK, backing off, dialing, waiting for CONNECT, online, ...),
-//! each storing a timer id and a retry counter; here the state is the place
-//! in the code, and the retry counter is a local variable of a loop.
+//! three tries; on top of that, a whole call (dial, retries, backoffs, until
+//! CONNECT) has twelve seconds. As a state machine this is a dozen states
+//! (resetting, waiting for OK, backing off, dialing, waiting for CONNECT,
+//! online, ...), each storing a timer id, a retry counter and the call's
+//! deadline; here the state is the place in the code, the retry counter is a
+//! local variable of a loop, and each deadline is a cancel scope
+//! (`t.timeout`) around the code it bounds: the scopes nest, the earliest
+//! deadline wins, and the interrupt reaches whatever wait the dialer is in.
 //!
 //! The modem is a second task that follows a script: it misses the first
 //! command, rings while we dial, reports BUSY, connects, drops the carrier,
-//! then goes silent. Both run on the driver's virtual clock, so the run is
+//! then goes silent, so the third call runs out of time during its third
+//! try. Both run on the driver's virtual clock, so the run is
 //! deterministic and takes no wall time. The main stack runs the driver five
 //! seconds at a time and reads the dialer's shared `Line` state in between.
 //!
@@ -47,11 +52,10 @@
 //!  20.000s  main    dialing (call 3); commands 6, timeouts 2, rings 1, busy 1, connects 1, sent 2048 B
 //!  22.350s  dialer  no answer to ATDT5551234 (try 2 of 3), again in 500ms
 //!  22.850s  dialer  > ATDT5551234
-//!  25.000s  main    dialing (call 3); commands 7, timeouts 3, rings 1, busy 1, connects 1, sent 2048 B
-//!  27.850s  dialer  no answer to ATDT5551234 after 3 tries
-//!  27.850s  dialer  gave up: the modem stopped answering
-//!  30.000s  main    gave up; commands 7, timeouts 4, rings 1, busy 1, connects 1, sent 2048 B
-//! the dialer returned "the modem stopped answering"
+//!  24.100s  dialer  no connection within 12s
+//!  24.100s  dialer  gave up: the call did not connect in time
+//!  25.000s  main    gave up; commands 7, timeouts 3, rings 1, busy 1, connects 1, sent 2048 B
+//! the dialer returned "the call did not connect in time"
 //! ```
 
 use std::fmt;
@@ -65,6 +69,8 @@ use frunk::{Coproduct, hlist};
 const TRIES: u32 = 3;
 /// Calls before the dialer gives up on the number.
 const CALLS: u32 = 4;
+/// How long one call may take to connect, retries included.
+const DIAL_DEADLINE: Duration = Duration::from_secs(12);
 /// The first wait before a command is sent again; it doubles each time.
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 /// Bytes in one block of data sent while online.
@@ -128,8 +134,6 @@ fn secs(s: f64) -> Duration {
 /// Sends `cmd` and returns the modem's final result code ("OK", "BUSY",
 /// "CONNECT 14400", ...). Waits at most `timeout` for it; on silence, sends
 /// the command again after a backoff, and gives up after [`TRIES`] tries.
-/// An unsolicited "RING" arriving meanwhile is counted and skipped, without
-/// moving the deadline.
 fn command(
     t: &mut Task<Line>,
     link: &mut Link,
@@ -143,25 +147,12 @@ fn command(
         if t.send(&link.to_modem, cmd.to_owned())?.is_err() {
             return Ok(Err(Failure::Unplugged));
         }
-        let deadline = t.now() + timeout;
-        loop {
-            // A line from the modem, or the deadline: whichever comes first.
-            let fired = t.select(hlist![
-                wait::recv(&mut link.from_modem),
-                wait::until(deadline),
-            ])?;
-            let reply = match fired {
-                Coproduct::Inl(Ok(reply)) => reply,
-                Coproduct::Inl(Err(RecvError)) => return Ok(Err(Failure::Unplugged)),
-                Coproduct::Inr(_deadline) => break,
-            };
-            trace!(t, "dialer  < {reply}");
-            if reply == "RING" {
-                trace!(t, "dialer  (a call comes in: not our answer, keep waiting)");
-                t.state().rings += 1;
-                continue;
-            }
-            return Ok(Ok(reply));
+        // One deadline for the answer, however many unsolicited lines
+        // come first: a cancel scope covers every wait of the block.
+        match t.timeout(timeout, |t| final_answer(t, link))? {
+            Ok(Ok(reply)) => return Ok(Ok(reply)),
+            Ok(Err(RecvError)) => return Ok(Err(Failure::Unplugged)),
+            Err(_elapsed) => {}
         }
         t.state().timeouts += 1;
         if attempt < TRIES {
@@ -175,6 +166,23 @@ fn command(
     }
     trace!(t, "dialer  no answer to {cmd} after {TRIES} tries");
     Ok(Err(Failure::Silent))
+}
+
+/// The next line from the modem that answers a command: an unsolicited
+/// "RING" is counted and skipped. `Err` if the modem is unplugged.
+fn final_answer(t: &mut Task<Line>, link: &mut Link) -> Eff<Yields, Result<String, RecvError>> {
+    loop {
+        let reply = match t.recv(&mut link.from_modem)? {
+            Ok(reply) => reply,
+            Err(unplugged) => return Ok(Err(unplugged)),
+        };
+        trace!(t, "dialer  < {reply}");
+        if reply != "RING" {
+            return Ok(Ok(reply));
+        }
+        trace!(t, "dialer  (a call comes in: not our answer, keep waiting)");
+        t.state().rings += 1;
+    }
 }
 
 /// Online: sends a block of data every second until the carrier drops.
@@ -218,13 +226,22 @@ fn dialer(t: &mut Task<Line>, mut link: Link) -> Eff<Yields, &'static str> {
         _ => return give_up(t, "the modem does not reset"),
     }
 
-    // 2. Call until it works; redial when the carrier drops.
+    // 2. Call until it works; redial when the carrier drops. Each call,
+    //    with its retries, has DIAL_DEADLINE to connect, whatever the
+    //    individual commands' timeouts add up to.
     for call in 1..=CALLS {
         t.state().status = Status::Dialing { call };
-        let reply = match command(t, &mut link, "ATDT5551234", secs(5.0))? {
-            Ok(reply) => reply,
-            Err(Failure::Silent) => return give_up(t, "the modem stopped answering"),
-            Err(Failure::Unplugged) => return give_up(t, "the modem is unplugged"),
+        let dialed = t.timeout(DIAL_DEADLINE, |t| {
+            command(t, &mut link, "ATDT5551234", secs(5.0))
+        })?;
+        let reply = match dialed {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(Failure::Silent)) => return give_up(t, "the modem stopped answering"),
+            Ok(Err(Failure::Unplugged)) => return give_up(t, "the modem is unplugged"),
+            Err(_elapsed) => {
+                trace!(t, "dialer  no connection within {DIAL_DEADLINE:?}");
+                return give_up(t, "the call did not connect in time");
+            }
         };
         if reply.starts_with("CONNECT") {
             // `t.state()` borrows the state only until the next use of `t`,

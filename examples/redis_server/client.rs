@@ -53,6 +53,8 @@ pub struct Settings {
     pub max_pubsub_bytes: usize,
     /// Woken when a command sets the earliest deadline.
     pub reaper_wakeup: Notify,
+    /// Set by `SHUTDOWN`: the server stops (see `server.rs`).
+    pub stop: Event,
 }
 
 /// Replies are sent once this many bytes are pending, before more
@@ -144,10 +146,10 @@ pub fn connection(
     t.with_state(|s| {
         s.db.clients -= 1;
         s.db.end_session(&mut session);
-        if matches!(end, End::Shutdown) {
-            s.shutdown = true;
-        }
     });
+    if matches!(end, End::Shutdown) {
+        settings.stop.set();
+    }
     match end {
         End::Fatal => {
             let _ = conn.shutdown(Shutdown::Write);

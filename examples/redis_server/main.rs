@@ -70,7 +70,9 @@
 //!   access, plus a reaper on the driver's timers) is explained there;
 //! * `client.rs`: the task of one connection, pub/sub delivery and the
 //!   slow-subscriber policy;
-//! * `server.rs`: the accept task and the reaper.
+//! * `server.rs`: the server task, whose task scope holds the reaper and
+//!   every connection, so that `SHUTDOWN` closes them all before `run`
+//!   returns.
 //!
 //! The tokio comparison server, `benches/redis_tokio.rs`, runs the same
 //! `resp/` and `commands/` over tokio with `Rc<RefCell<_>>` state;

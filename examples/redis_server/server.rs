@@ -1,29 +1,34 @@
-//! The server on a coshare driver: an accept task, one task per
-//! connection (`client.rs`), and the expiry reaper, all sharing one
-//! [`State`].
+//! The server on a coshare driver: the server task, and in its task scope
+//! the expiry reaper and one task per connection (`client.rs`), all
+//! sharing one [`State`].
+//!
+//! The scope is what makes shutdown clean: no connection outlives the
+//! server. On `SHUTDOWN` the server task stops accepting, cancels every
+//! task of its scope (their pending waits return `Err(Interrupt)`, they
+//! unwind and drop their sockets), and its scope returns once every one of
+//! them has ended, so every connection is closed when `run` returns.
 
+use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use coshare::SpawnOptions;
 use coshare::driver::{
-    Deadlock, Driver, Instant, Notify, Task, TcpListenOptions, TcpListener, wait,
+    Deadlock, Driver, Event, Instant, JoinHandle, Notify, Scope, Task, TcpListenOptions,
+    TcpListener, wait,
 };
-use coshare::{Eff, Yields};
+use coshare::{Eff, Yields, select};
 use frunk::hlist;
 
 use crate::client::{self, Settings};
 use crate::commands::{Config, Db};
 use crate::resp::Limits;
 
-/// What every task shares: the keyspace, and whether a client asked the
-/// server to stop.
+/// What every task shares: the keyspace.
 pub struct State {
     /// The keyspace, the WATCH and pub/sub registries, and the counters.
     pub db: Db,
-    /// Set by `SHUTDOWN`; the main loop stops when it is.
-    pub shutdown: bool,
 }
 
 /// How to run a server.
@@ -64,11 +69,12 @@ const REAP_BATCH: usize = 256;
 pub struct RedisServer {
     driver: Driver<State>,
     addr: SocketAddr,
+    server: JoinHandle<()>,
 }
 
 impl RedisServer {
-    /// Binds the listener and starts the accept and reaper tasks (they run
-    /// once [`run`](Self::run) is called).
+    /// Binds the listener and starts the server task (it runs once
+    /// [`run`](Self::run) is called).
     ///
     /// Listens with Redis's backlog, 511.
     pub fn bind(options: Options) -> io::Result<RedisServer> {
@@ -80,7 +86,6 @@ impl RedisServer {
         );
         let mut driver = Driver::new(State {
             db: Db::new(config),
-            shutdown: false,
         });
         let listener = driver
             .handle()
@@ -93,18 +98,18 @@ impl RedisServer {
             max_pubsub_messages: options.max_pubsub_messages,
             max_pubsub_bytes: options.max_pubsub_bytes,
             reaper_wakeup: reaper_wakeup.clone(),
+            stop: driver.handle().event(),
         };
-        driver
-            .spawn_with(&SpawnOptions::new().name("accept"), move |t| {
-                accept_loop(t, listener, settings)
+        let server = driver
+            .spawn_with(&SpawnOptions::new().name("server"), move |t| {
+                serve(t, listener, settings, reaper_wakeup)
             })
             .map_err(|e| io::Error::other(e.error().to_string()))?;
-        driver
-            .spawn_with(&SpawnOptions::new().name("reaper"), move |t| {
-                reaper(t, reaper_wakeup)
-            })
-            .map_err(|e| io::Error::other(e.error().to_string()))?;
-        Ok(RedisServer { driver, addr })
+        Ok(RedisServer {
+            driver,
+            addr,
+            server,
+        })
     }
 
     /// The address it listens on.
@@ -112,51 +117,90 @@ impl RedisServer {
         self.addr
     }
 
-    /// Serves until a client sends `SHUTDOWN`. Then every connection is
-    /// closed: dropping the driver cancels the remaining tasks, which
-    /// unwinds them and drops their sockets.
+    /// Serves until a client sends `SHUTDOWN`; returns once every
+    /// connection is closed (see the module docs).
     pub fn run(mut self) -> Result<(), Deadlock> {
-        self.driver.run_until_state(|s| s.shutdown)
+        if let Err(e) = self.driver.block_on(self.server)? {
+            eprintln!("the server task ended: {e}");
+        }
+        Ok(())
     }
 }
 
-/// Accepts connections and spawns a task for each.
-fn accept_loop(
+/// The server task: the reaper and the connections in one task scope.
+fn serve(
     t: &mut Task<'_, State>,
     mut listener: TcpListener,
     settings: Settings,
+    reaper_wakeup: Notify,
+) -> Eff<Yields, ()> {
+    let stop = settings.stop.clone();
+    let served = t.scope(|s| {
+        let reaper_task = s.spawn_with(&SpawnOptions::new().name("reaper"), move |t| {
+            reaper(t, reaper_wakeup)?;
+            Ok(Ok(()))
+        });
+        if let Err(e) = reaper_task {
+            eprintln!("cannot start the reaper: {}", e.error());
+            return Ok(Ok(()));
+        }
+        accept_loop(s, &mut listener, &settings, &stop)?;
+        // SHUTDOWN: stop the reaper and every connection; the scope waits
+        // for their ends.
+        s.cancel_all();
+        Ok(Ok(()))
+    })?;
+    if let Err(failure) = served {
+        // A connection task panicked: the scope stopped the others.
+        eprintln!("the server stopped: {failure}");
+    }
+    Ok(())
+}
+
+/// Accepts connections and spawns a task for each into the server's
+/// scope, until `stop` is set.
+fn accept_loop(
+    s: &mut Scope<'_, '_, State, Infallible>,
+    listener: &mut TcpListener,
+    settings: &Settings,
+    stop: &Event,
 ) -> Eff<Yields, ()> {
     loop {
-        let (mut conn, peer) = match t.accept(&mut listener)? {
+        let accepted = select!(s, {
+            () = wait::event(stop) => return Ok(()),
+            accepted = wait::accept(listener) => accepted,
+        });
+        let (mut conn, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors, most likely: back off instead
                 // of spinning, and keep serving the open connections.
                 eprintln!("accept failed: {e}");
-                t.sleep(Duration::from_millis(50))?;
+                s.sleep(Duration::from_millis(50))?;
                 continue;
             }
         };
-        let session = t.with_state(|s| {
-            (s.db.clients < s.db.config.max_clients).then(|| {
-                s.db.clients += 1;
-                s.db.new_session()
+        let session = s.with_state(|st| {
+            (st.db.clients < st.db.config.max_clients).then(|| {
+                st.db.clients += 1;
+                st.db.new_session()
             })
         });
         let Some(session) = session else {
             // A fresh socket has room for one short line.
-            let _ = t.write(&mut conn, b"-ERR max number of clients reached\r\n")?;
+            let _ = s.write(&mut conn, b"-ERR max number of clients reached\r\n")?;
             continue;
         };
         let settings = settings.clone();
         let options = SpawnOptions::new().name(format!("client {} {peer}", session.id));
-        let spawned = t.spawn_with(&options, move |t| {
-            client::connection(t, conn, session, settings)
+        let spawned = s.spawn_with(&options, move |t| {
+            client::connection(t, conn, session, settings)?;
+            Ok(Ok(()))
         });
         if let Err(e) = spawned {
             // Out of stacks or memory maps: refuse this client only.
             eprintln!("cannot start a task for {peer}: {}", e.error());
-            t.with_state(|s| s.db.clients -= 1);
+            s.with_state(|st| st.db.clients -= 1);
         }
     }
 }

@@ -1,6 +1,7 @@
-//! The event driver: timers, channels, notifications, joins and
-//! wait-for-any, with a real or a virtual clock; with the `io` feature,
-//! TCP, UDP and Unix sockets and Unix signals.
+//! The event driver: timers, channels, notifications, semaphores, joins
+//! and wait-for-any, task scopes and cancel scopes with deadlines, with a
+//! real or a virtual clock; with the `io` feature, TCP, UDP and Unix
+//! sockets and Unix signals.
 //!
 //! A [`Driver`] owns a [`Stage`](crate::Stage) and runs its *tasks* on the main stack:
 //! it resumes each task until it waits, and wakes it when what it waits for
@@ -64,6 +65,14 @@
 //!    one wins and the others are left as they were (a wake-up one of them
 //!    was handed, such as a notification or room in a channel, is passed
 //!    on to the next waiter).
+//! 6. Permits given back to a [`Semaphore`] go to the longest-waiting task
+//!    whose request they cover, and the tasks behind a larger request wait
+//!    behind it.
+//! 7. A cancel scope's deadline is a timer of its task, ordered with the
+//!    others; when it fires, the task wakes whatever it waits on. A
+//!    requested cancellation ([`JoinHandle::abort`]) wakes the task at once
+//!    (unless a shield hides it). When a task scope's child fails, the
+//!    other children are woken, in spawn order, then the scope's task.
 //!
 //! These rules describe the default order. [`DriverBuilder::explore`]
 //! departs from it on purpose, to test a program under other orders it
@@ -101,12 +110,38 @@
 //!
 //! # Cancellation and errors
 //!
-//! Cancelling a waiting task ([`Driver::cancel`], [`Task::cancel`]) makes
-//! its pending wait return `Err(Interrupt)`; its registrations (timers,
-//! places in waiter queues) are removed, and a wake-up it had been handed
-//! (room in a channel, a notification) is passed to the next waiter. A
-//! message is never lost: it is either delivered or still in the channel
-//! (or, for a send, still with the sender).
+//! Cancelling a waiting task makes its pending wait return
+//! `Err(Interrupt)`; its registrations (timers, places in waiter queues)
+//! are removed, and a wake-up it had been handed (room in a channel, a
+//! notification, permits) is passed to the next waiter. A message is never
+//! lost: it is either delivered or still in the channel (or, for a send,
+//! still with the sender). There are two ways to cancel a task:
+//!
+//! * **At once**, through the core: [`Driver::cancel`], [`Task::cancel`],
+//!   and dropping the driver. The task's cleanup runs to its end inside
+//!   the call, on the caller's stack; a wait in that cleanup cannot wait
+//!   (see [`Task::shield`]).
+//! * **By request**: [`JoinHandle::abort`], dropping an [`AbortOnDrop`],
+//!   or a task scope cancelling its children. It switches no stacks, so it
+//!   may be done from anywhere; the task gets the interrupt at its current
+//!   or next wait when the driver runs it, and its cleanup may wait inside
+//!   a shield.
+//!
+//! # Scopes and deadlines
+//!
+//! * [`Task::timeout`] and [`Task::deadline`] run a block under a deadline
+//!   (a *cancel scope*): every wait inside is covered, the interrupt
+//!   arrives at whatever wait the block is in, as a cancellation does,
+//!   and the scope returns `Err(Elapsed)`. An expired scope is not a
+//!   cancellation of the task, and its interrupt never leaves it.
+//! * [`Task::shield`] (and [`Task::shield_for`], [`Task::shield_until`],
+//!   with a deadline of their own) runs cleanup that enclosing scopes and
+//!   requested cancellations do not interrupt.
+//! * [`Task::scope`] and [`Driver::scope`] run a *task scope* (a nursery):
+//!   the tasks spawned into it end before it does; a failure cancels the
+//!   rest and is reported with every later one ([`ScopeError`]).
+//! * A [`JoinHandle`] detaches its task when dropped; an [`AbortOnDrop`]
+//!   aborts it.
 //!
 //! A panic in a task is caught by the driver and handed to whoever joins the
 //! task as [`JoinError::Panicked`], with the original payload (the panic
@@ -122,17 +157,21 @@
 //!
 //! ```text
 //!   explore.rs (Explore: many schedules, shrinking)
+//!   driver_scope.rs (Driver::scope, DriverScope)
 //!   run.rs (Driver, the run loop)   builder.rs   access.rs
 //!     observe.rs (slow steps, tracing spans)
 //!     task_io.rs (a task's socket and signal methods)
+//!     scope.rs (Task::scope, Scope)   cancel_scope.rs (timeout, deadline, shield, Elapsed)
 //!     task.rs (Task, the park loop, spawning)
-//!       wait.rs (source constructors)   join.rs (JoinHandle, JoinWait)
+//!       interrupts.rs (what interrupts a wait besides the core's cancellation)
+//!       wait.rs (source constructors)   scope_shared.rs (a task scope's books, ScopeError)
+//!         join.rs (JoinHandle, AbortOnDrop, JoinWait)   join_all.rs (JoinAll, TryJoinAll)
 //!         net/ (sockets, signals; a connect's retry pauses with a Sleep)
-//!         sources/ (time, channel, notify, event)
+//!         sources/ (time, channel, notify, event, semaphore)
 //!           source.rs (the Source protocol)   handle.rs (DriverHandle, Waker)
 //!             timeline.rs (Timeline)
-//!             reactor/ (timers, ready queue, task table, poller,
-//!                       choice: explored and replayed schedules)
+//!             reactor/ (timers, ready queue, task table, interrupt control,
+//!                       poller, choice: explored and replayed schedules)
 //!               report.rs (WaitOn, TaskInfo, Deadlock)
 //!                 clock.rs (Instant, the real or virtual clock)
 //! ```
@@ -141,16 +180,22 @@
 
 mod access;
 mod builder;
+mod cancel_scope;
 mod clock;
+mod driver_scope;
 mod explore;
 mod handle;
+mod interrupts;
 mod join;
+mod join_all;
 #[cfg(feature = "io")]
 mod net;
 mod observe;
 mod reactor;
 mod report;
 mod run;
+mod scope;
+mod scope_shared;
 mod select;
 mod source;
 mod sources;
@@ -161,9 +206,12 @@ mod timeline;
 pub mod wait;
 
 pub use builder::DriverBuilder;
+pub use cancel_scope::Elapsed;
+pub use driver_scope::DriverScope;
 pub use explore::{Explore, Explored, FailedRun, run_checking};
 pub use handle::{DriverHandle, Waker};
-pub use join::{JoinError, JoinHandle, JoinWait};
+pub use join::{AbortOnDrop, JoinError, JoinHandle, JoinWait};
+pub use join_all::{JoinAll, TryJoinAll};
 #[cfg(feature = "io")]
 #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
 pub use net::{
@@ -176,6 +224,8 @@ pub use reactor::choice::{Schedule, ScheduleParseError};
 pub use reactor::{Instant, Waiter};
 pub use report::{Deadlock, TaskInfo, WaitOn};
 pub use run::Driver;
+pub use scope::Scope;
+pub use scope_shared::{Failure, ScopeError};
 /// Signal numbers (`SIGINT`, `SIGTERM`, `SIGHUP`, `SIGUSR1`, ...) for
 /// [`DriverHandle::signals`], from `signal-hook`.
 #[cfg(feature = "io")]
@@ -188,6 +238,7 @@ pub use sources::channel::{
 };
 pub use sources::event::{Event, EventWait};
 pub use sources::notify::{Notified, Notify};
+pub use sources::semaphore::{Acquire, Permit, Semaphore};
 pub use sources::time::{Interval, Sleep, Tick};
 pub use task::Task;
 pub use timeline::{Step, StepEnd, Timeline};

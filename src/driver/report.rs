@@ -69,6 +69,24 @@ pub enum WaitOn {
         /// The signal numbers, in ascending order.
         signals: Rc<[i32]>,
     },
+    /// Waiting for the tasks of its task scope to finish.
+    Scope {
+        /// How many of them have not finished yet.
+        children: usize,
+    },
+    /// Waiting for permits of a [`Semaphore`](super::Semaphore).
+    Semaphore {
+        /// The semaphore.
+        id: u64,
+        /// How many permits it waits for.
+        permits: usize,
+    },
+    /// Waiting for several tasks to finish ([`wait::join_all`](super::wait::join_all),
+    /// [`wait::try_join_all`](super::wait::try_join_all)).
+    JoinAll {
+        /// How many of them have not finished yet.
+        tasks: usize,
+    },
     /// Waiting for whichever of these comes first.
     Any(Vec<WaitOn>),
     /// Waiting on a source written outside this crate, which describes
@@ -111,6 +129,13 @@ impl fmt::Display for WaitOn {
                     Ok(())
                 }
             },
+            WaitOn::Scope { children } => {
+                write!(f, "waits for the {children} task(s) of its scope to finish")
+            }
+            WaitOn::Semaphore { id, permits } => {
+                write!(f, "waits for {permits} permit(s) of semaphore #{id}")
+            }
+            WaitOn::JoinAll { tasks } => write!(f, "waits for {tasks} task(s) to finish"),
             WaitOn::Custom(what) => write!(f, "waits for {what}"),
             WaitOn::Any(all) => {
                 f.write_str("waits for any of: ")?;

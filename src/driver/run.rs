@@ -28,11 +28,35 @@ type StepResult = Result<Resumed<(), ()>, crate::error::ResumeError<()>>;
 /// [module docs](super).
 pub struct Driver<S: 'static> {
     // Field order matters: the stage (and with it every task, whose cleanup
-    // may touch the reactor) is dropped before the driver's handle.
+    // may touch the reactor) is dropped first, then the books of the tasks
+    // it tore down are closed, then the driver's handle.
     stage: Stage<S>,
+    _ends: EndAll,
     handle: DriverHandle,
     /// The timeline and the slow-step report, if asked for.
     observe: Option<Box<Observe>>,
+}
+
+/// Closes the books of every task still listed once the stage has torn
+/// them down (the driver is being dropped): their handles say
+/// [`JoinError::Cancelled`] (or `Panicked` without payload, if the
+/// teardown panicked), their scopes hear of their end.
+struct EndAll(DriverHandle);
+
+impl Drop for EndAll {
+    fn drop(&mut self) {
+        let panicking = std::thread::panicking();
+        let entries = self.0.shared().reactor.borrow_mut().take_all_tasks();
+        for (id, entry) in &entries {
+            if panicking {
+                entry.finish.panicked(None);
+            } else {
+                entry.finish.cancelled();
+            }
+            entry.finish.ended(*id);
+        }
+        drop(entries);
+    }
 }
 
 /// What stops a run.
@@ -57,6 +81,7 @@ impl<S: 'static> Driver<S> {
     ) -> Self {
         Driver {
             stage,
+            _ends: EndAll(handle.clone()),
             handle,
             observe,
         }
@@ -144,9 +169,16 @@ impl<S: 'static> Driver<S> {
         )
     }
 
+    /// The stage, for spawning and cancelling tasks in other rooms.
+    pub(crate) fn stage_mut(&mut self) -> &mut Stage<S> {
+        &mut self.stage
+    }
+
     /// Cancels a task, on the main stack: its pending wait returns
-    /// `Err(Interrupt)` and it unwinds. `Ok(())` if it was live; an
+    /// `Err(Interrupt)` and it unwinds, before this call returns (its
+    /// cleanup cannot wait: see [`Task::shield`]). `Ok(())` if it was live; an
     /// [`ErrorKind::Finished`](crate::ErrorKind::Finished) error if it had already finished.
+    /// To cancel without running the task now, see [`JoinHandle::abort`].
     ///
     /// # Panics
     ///

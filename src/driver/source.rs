@@ -24,15 +24,21 @@ use super::report::WaitOn;
 /// One loop drives every source, the same for the crate's and for yours:
 ///
 /// ```text
+/// if interrupted { return Err(interrupt) }
 /// loop {
 ///     if let Some(output) = source.poll(cx) { return Ok(output) }
 ///     let waiter = (a new wait of this task);
 ///     source.register(cx, waiter);
 ///     (park: the task suspends until something wakes `waiter`, or it is cancelled)
 ///     source.unregister(cx);
-///     if cancelled { source.abandon(cx); return Err(interrupt) }
+///     if cancelled or interrupted { source.abandon(cx); return Err(interrupt) }
 /// }
 /// ```
+///
+/// where *interrupted* means that an expired cancel scope or a requested
+/// cancellation interrupts the task's waits (see
+/// [`Task::timeout`](super::Task::timeout)); it is decided before the
+/// source is polled, so a source never loses its output to an interrupt.
 ///
 /// and a source keeps these rules:
 ///

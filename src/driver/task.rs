@@ -8,13 +8,16 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::handle::DriverHandle;
+use super::interrupts;
 use super::join::{FinishGuard, JoinCell, JoinError, JoinHandle, finished_error};
 use super::reactor::Instant;
+use super::reactor::control::Control;
 use super::reactor::tasks::Finish;
 use super::source::{Context, Source};
 use super::sources::channel::{Receiver, RecvError, SendError, Sender};
 use super::sources::event::Event;
 use super::sources::notify::Notify;
+use super::sources::semaphore::{Permit, Semaphore};
 use super::sources::time::Interval;
 use super::wait;
 use crate::co::Co;
@@ -37,6 +40,9 @@ use crate::options::SpawnOptions;
 pub struct Task<'a, S: 'static> {
     pub(crate) co: &'a mut Co<S>,
     pub(crate) handle: &'a DriverHandle,
+    /// What interrupts this task's waits besides a cancellation: its
+    /// cancel scopes, task scopes, shields, and a requested cancellation.
+    pub(crate) control: &'a Control,
 }
 
 impl<S: 'static> Task<'_, S> {
@@ -78,9 +84,14 @@ impl<S: 'static> Task<'_, S> {
     /// Waits until `source` fires and returns its output: the one loop
     /// behind every waiting method (see [`Source`] for the protocol). A
     /// source that is ready at once costs one poll, inlined into the caller.
+    ///
+    /// Inside an expired cancel scope, or once the task's cancellation was
+    /// requested, a wait returns `Err(Interrupt)` without polling (see
+    /// [`Task::timeout`]).
     #[inline(always)]
     #[track_caller]
     pub fn wait<Src: Source>(&mut self, mut source: Src) -> Eff<Yields, Src::Output> {
+        self.interrupt_point()?;
         match source.poll(&mut Context::new(self.handle)) {
             Some(out) => Ok(out),
             None => self.park_on(source),
@@ -130,6 +141,7 @@ impl<S: 'static> Task<'_, S> {
             );
             guard.armed = false;
             guard.source.unregister(&mut cx);
+            let woke = woke.and_then(|()| self.interrupt_point());
             if let Err(interrupt) = woke {
                 guard.source.abandon(&mut cx);
                 return Err(interrupt);
@@ -189,12 +201,34 @@ impl<S: 'static> Task<'_, S> {
         self.wait(wait::until(deadline))
     }
 
+    /// `Err(Interrupt)` if a cancel scope or a requested cancellation
+    /// interrupts this task's waits now (see [`Task::timeout`]): one test
+    /// of a flag unless the task is inside a scope or was asked to stop.
+    #[inline(always)]
+    fn interrupt_point(&self) -> Eff<Yields, ()> {
+        if self.control.is_armed() {
+            return interrupts::check(self.control, self.handle, self.co.id());
+        }
+        Ok(())
+    }
+
+    /// Whether this task is being cancelled: by [`Driver::cancel`](super::Driver::cancel)
+    /// or [`Task::cancel`] (a wait has returned their interrupt), or by a
+    /// requested cancellation ([`JoinHandle::abort`], or its task scope
+    /// cancelling it), which may still be held off by a shield. An expired
+    /// cancel scope is not a cancellation of the task: it does not count.
+    pub fn is_cancelled(&self) -> bool {
+        self.co.is_cancelling() || self.control.is_aborted()
+    }
+
     /// Lets every other ready task run, then continues.
     #[track_caller]
     pub fn yield_now(&mut self) -> Eff<Yields, ()> {
+        self.interrupt_point()?;
         let id = self.co.id();
         self.handle.shared().reactor.borrow_mut().requeue(id);
-        self.co.suspend(())
+        self.co.suspend(())?;
+        self.interrupt_point()
     }
 
     /// Receives the next message, waiting while the channel is empty.
@@ -257,6 +291,39 @@ impl<S: 'static> Task<'_, S> {
         self.wait(wait::join(handle))
     }
 
+    /// Waits for every task of `handles` to finish and takes their
+    /// results, in the order of the handles (see [`wait::join_all`]).
+    #[track_caller]
+    pub fn join_all<R>(
+        &mut self,
+        handles: &mut [JoinHandle<R>],
+    ) -> Eff<Yields, Vec<Result<R, JoinError>>> {
+        self.wait(wait::join_all(handles))
+    }
+
+    /// Waits for every task of `handles` to return a value, or for the
+    /// first to end without one (see [`wait::try_join_all`]).
+    #[track_caller]
+    pub fn try_join_all<R>(
+        &mut self,
+        handles: &mut [JoinHandle<R>],
+    ) -> Eff<Yields, Result<Vec<R>, (usize, JoinError)>> {
+        self.wait(wait::try_join_all(handles))
+    }
+
+    /// Waits for a permit of `semaphore`; it goes back when the permit is
+    /// dropped.
+    #[track_caller]
+    pub fn acquire(&mut self, semaphore: &Semaphore) -> Eff<Yields, Permit> {
+        self.wait(wait::acquire(semaphore))
+    }
+
+    /// Waits for `permits` permits of `semaphore` at once.
+    #[track_caller]
+    pub fn acquire_many(&mut self, semaphore: &Semaphore, permits: usize) -> Eff<Yields, Permit> {
+        self.wait(wait::acquire_many(semaphore, permits))
+    }
+
     /// Spawns another task on the same driver. It is ready at once and runs
     /// after the tasks that are already ready.
     pub fn spawn<R, F>(&mut self, body: F) -> Result<JoinHandle<R>, SpawnError<F>>
@@ -291,7 +358,9 @@ impl<S: 'static> Task<'_, S> {
     /// an [`ErrorKind::Finished`](crate::ErrorKind::Finished) error if it
     /// had already finished, an
     /// [`ErrorKind::Running`](crate::ErrorKind::Running) error for this
-    /// task itself.
+    /// task itself. The other task's cleanup runs to its end before this
+    /// returns, so it cannot wait (see [`Task::shield`]); to cancel it
+    /// without running it now, see [`JoinHandle::abort`].
     #[track_caller]
     pub fn cancel<R>(&mut self, handle: &JoinHandle<R>) -> Eff<Yields, Result<(), Error>> {
         let shared = self.handle.shared();
@@ -363,6 +432,32 @@ where
     Sp: FnOnce(Wrapped<S>) -> Result<Handle<(), (), ()>, SpawnError<Wrapped<S>>>,
 {
     let cell = Rc::new(JoinCell::new());
+    let sink = Rc::clone(&cell);
+    let finish: Rc<dyn Finish> = cell.clone();
+    spawn_task_with(spawn, handle, options, body, cell, finish, move |value| {
+        sink.returned(value);
+    })
+}
+
+/// [`spawn_task`] for a body whose value of type `V` goes to `on_value`
+/// (a task scope's child routes its errors to its scope), with `finish` as
+/// the task's bookkeeping in the reactor.
+pub(crate) fn spawn_task_with<S, V, R, F, Sp, K>(
+    spawn: Sp,
+    handle: DriverHandle,
+    options: &SpawnOptions,
+    body: F,
+    cell: Rc<JoinCell<R>>,
+    finish: Rc<dyn Finish>,
+    on_value: K,
+) -> Result<JoinHandle<R>, SpawnError<F>>
+where
+    S: 'static,
+    R: 'static,
+    F: FnOnce(&mut Task<'_, S>) -> Eff<Yields, V> + 'static,
+    K: FnOnce(V) + 'static,
+    Sp: FnOnce(Wrapped<S>) -> Result<Handle<(), (), ()>, SpawnError<Wrapped<S>>>,
+{
     // The body waits here until the coroutine starts, so that a failed
     // spawn can give it back.
     let slot: Rc<Cell<Option<F>>> = Rc::new(Cell::new(Some(body)));
@@ -373,23 +468,40 @@ where
         Box::new(move |co: &mut Co<S>, ()| -> Eff<Yields, ()> {
             let body = slot.take().expect("a task body runs once");
             drop(slot);
+            if cell.control.is_aborted() {
+                // Its cancellation was requested before it started: it
+                // never runs, as a cancelled coroutine that never ran.
+                drop(body);
+                cell.cancelled();
+                return Ok(());
+            }
             let mut task = Task {
                 co,
                 handle: &handle,
+                control: &cell.control,
             };
             match body(&mut task) {
                 Ok(value) => {
-                    cell.returned(value);
+                    on_value(value);
                     Ok(())
                 }
                 Err(interrupt) => {
                     // Only an interrupt this task received means it was
-                    // cancelled. One carried in from elsewhere is left to
-                    // the core, which reports it as a panic that says so.
+                    // cancelled: through the core (then the core ends the
+                    // cancellation with it), or by a request (then the
+                    // task ends here, as if it had returned). One carried
+                    // in from elsewhere is left to the core, which reports
+                    // it as a panic that says so. An expired cancel scope's
+                    // interrupt never gets here: its scope stops it.
                     if co.is_cancelling() {
                         cell.cancelled();
+                        Err(interrupt)
+                    } else if cell.control.is_aborted() {
+                        cell.cancelled();
+                        Ok(())
+                    } else {
+                        Err(interrupt)
                     }
-                    Err(interrupt)
                 }
             }
         })
@@ -409,6 +521,11 @@ where
         .shared()
         .reactor
         .borrow_mut()
-        .add_task(coroutine, name.clone(), cell.clone());
-    Ok(JoinHandle { id, name, cell })
+        .add_task(coroutine, name.clone(), finish);
+    Ok(JoinHandle {
+        id,
+        name,
+        cell,
+        driver: handle,
+    })
 }

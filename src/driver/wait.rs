@@ -36,6 +36,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::join::{JoinHandle, JoinWait};
+use super::join_all::{JoinAll, TryJoinAll};
 #[cfg(feature = "io")]
 use super::net::{
     Accept, Connect, DatagramSocket, Listener, ReadSome, RecvDatagram, RecvFrom, SendDatagram,
@@ -45,6 +46,7 @@ use super::reactor::Instant;
 use super::sources::channel::{Receiver, Recv, SendWait, Sender};
 use super::sources::event::{Event, EventWait};
 use super::sources::notify::{Notified, Notify};
+use super::sources::semaphore::{Acquire, Semaphore};
 use super::sources::time::{Interval, Sleep, Tick};
 
 /// The next message of `rx`, or `Err(RecvError)` once every sender is
@@ -99,6 +101,39 @@ pub fn tick(interval: &mut Interval) -> Tick<'_> {
 /// Fires when the task of `handle` has finished, with its result.
 pub fn join<R>(handle: &mut JoinHandle<R>) -> JoinWait<'_, R> {
     JoinWait { handle, last: None }
+}
+
+/// Fires when every task of `handles` has finished, with their results in
+/// the order of the handles.
+pub fn join_all<R>(handles: &mut [JoinHandle<R>]) -> JoinAll<'_, R> {
+    JoinAll {
+        handles,
+        last: None,
+    }
+}
+
+/// Fires when every task of `handles` has returned a value (`Ok`, the
+/// values in the order of the handles), or as soon as one ended without
+/// one (`Err` with its index and why; see [`TryJoinAll`]).
+pub fn try_join_all<R>(handles: &mut [JoinHandle<R>]) -> TryJoinAll<'_, R> {
+    TryJoinAll {
+        handles,
+        last: None,
+    }
+}
+
+/// Fires with a permit of `semaphore` (see [`Semaphore`]).
+pub fn acquire(semaphore: &Semaphore) -> Acquire<'_> {
+    acquire_many(semaphore, 1)
+}
+
+/// Fires with `permits` permits of `semaphore` at once.
+pub fn acquire_many(semaphore: &Semaphore, permits: usize) -> Acquire<'_> {
+    Acquire {
+        semaphore,
+        permits,
+        last: None,
+    }
 }
 
 /// Fires with the next connection of `listener` (a

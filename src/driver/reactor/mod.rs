@@ -1,5 +1,5 @@
-//! The driver's bookkeeping: timers, ready queue, task table and
-//! (with the `io` feature) the poller.
+//! The driver's bookkeeping: timers, ready queue, task table, each task's
+//! interrupt control and (with the `io` feature) the poller.
 //!
 //! Everything here is reached through one `Rc<Shared>`, held by the driver,
 //! by its [`DriverHandle`](super::DriverHandle)s, and so by every task and
@@ -12,6 +12,7 @@
 //! the layer they all stand on.
 
 pub(crate) mod choice;
+pub(crate) mod control;
 #[cfg(feature = "io")]
 pub(crate) mod poller;
 mod ready;
@@ -138,8 +139,15 @@ impl Reactor {
         Some(entry)
     }
 
+    /// Removes every task (the driver is being dropped), with its id.
+    #[must_use]
+    pub(crate) fn take_all_tasks(&mut self) -> Vec<(CoroutineId, TaskEntry)> {
+        self.ready = ReadyQueue::default();
+        self.tasks.take_all()
+    }
+
     /// Starts a new wait for the running task (see [`TaskTable::begin_wait`]).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn begin_wait(
         &mut self,
         id: CoroutineId,
@@ -194,6 +202,38 @@ impl Reactor {
         }
     }
 
+    /// A timer that wakes the task `id` at `deadline` in whatever wait it
+    /// is in then: a cancel scope's deadline.
+    pub(crate) fn add_task_timer(&mut self, deadline: Instant, id: CoroutineId) -> TimerKey {
+        let waiter = Waiter {
+            task: id,
+            seq: std::num::NonZeroU64::MIN,
+        };
+        self.timers.add_for_task(deadline, waiter)
+    }
+
+    /// Makes the task `id` ready if it waits, whatever it waits on.
+    pub(crate) fn wake_task(&mut self, id: CoroutineId) -> bool {
+        let woken = self.tasks.wake_task(id);
+        if woken {
+            self.ready.push_back(id);
+        }
+        woken
+    }
+
+    /// Requests the cancellation of the task `id` (if it is live): its
+    /// current or next wait returns `Err(Interrupt)`, unless it is inside a
+    /// shield. Wakes it if it waits and no shield hides the request.
+    pub(crate) fn abort_task(&mut self, id: CoroutineId) {
+        let visible = match self.tasks.entry(id) {
+            Some(entry) => entry.finish.request_abort(),
+            None => return,
+        };
+        if visible {
+            self.wake_task(id);
+        }
+    }
+
     pub(crate) fn remove_timer(&mut self, key: TimerKey) {
         self.timers.remove(key);
     }
@@ -239,8 +279,13 @@ impl Reactor {
             ready,
             ..
         } = self;
-        timers.fire_due(now, |waiter| {
-            if tasks.wake(waiter) {
+        timers.fire_due(now, |waiter, any_wait| {
+            let woken = if any_wait {
+                tasks.wake_task(waiter.task)
+            } else {
+                tasks.wake(waiter)
+            };
+            if woken {
                 ready.push_back(waiter.task);
             }
         });

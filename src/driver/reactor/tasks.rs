@@ -60,6 +60,15 @@ pub(crate) trait Finish {
     fn panicked(&self, payload: Option<Box<dyn std::any::Any + Send>>);
     /// Marks a still-running task as cancelled.
     fn cancelled(&self);
+    /// Requests the task's cancellation (see `control.rs`); returns whether
+    /// the request is visible now, so that a waiting task is to be woken.
+    fn request_abort(&self) -> bool;
+    /// The task has ended and left the table (called outside the reactor's
+    /// borrow, so it may wake other tasks). The default does nothing; a
+    /// task scope's child tells its scope here.
+    fn ended(&self, id: CoroutineId) {
+        let _ = id;
+    }
 }
 
 /// The part of a task's bookkeeping that every wait and wake-up touches.
@@ -241,6 +250,20 @@ impl<H: Copy> TaskTable<H> {
         Some(entry)
     }
 
+    /// Removes every task, in slot order.
+    #[must_use]
+    pub(crate) fn take_all(&mut self) -> Vec<(CoroutineId, TaskEntry)> {
+        let mut all = Vec::new();
+        for (hot, cold) in self.hot.iter_mut().zip(&mut self.cold) {
+            if let Some(entry) = cold.take() {
+                all.push((hot.id, entry));
+                *hot = Hot::vacant();
+            }
+        }
+        self.live = 0;
+        all
+    }
+
     /// Takes a queued task to run it: if it is still live and `Ready`,
     /// marks it `Running` and returns its handle. A task that ended, or was
     /// queued twice, is skipped (`None`).
@@ -259,7 +282,7 @@ impl<H: Copy> TaskTable<H> {
     /// code: advances its sequence number and marks it waiting.
     /// Registrations made with the returned waiter are the only ones that
     /// can wake it.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn begin_wait(
         &mut self,
         id: CoroutineId,
@@ -297,6 +320,19 @@ impl<H: Copy> TaskTable<H> {
     pub(crate) fn wake(&mut self, waiter: Waiter) -> bool {
         match self.hot_mut(waiter.task) {
             Some(hot) if hot.seq == waiter.seq && hot.state == TaskState::Waiting => {
+                hot.state = TaskState::Ready;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Marks the task `id` ready if it waits, whatever its wait: for a
+    /// cancel scope's deadline and for a requested cancellation, which
+    /// concern every wait of the task. The caller queues it then.
+    pub(crate) fn wake_task(&mut self, id: CoroutineId) -> bool {
+        match self.hot_mut(id) {
+            Some(hot) if hot.state == TaskState::Waiting => {
                 hot.state = TaskState::Ready;
                 true
             }
@@ -343,7 +379,10 @@ fn owns_heap(wait: &WaitOn) -> bool {
         | WaitOn::Notify { .. }
         | WaitOn::Event { .. }
         | WaitOn::Tick { .. }
-        | WaitOn::Io { .. } => false,
+        | WaitOn::Io { .. }
+        | WaitOn::Scope { .. }
+        | WaitOn::Semaphore { .. }
+        | WaitOn::JoinAll { .. } => false,
     }
 }
 
@@ -366,6 +405,10 @@ mod tests {
 
         fn cancelled(&self) {
             self.cancelled.set(true);
+        }
+
+        fn request_abort(&self) -> bool {
+            true
         }
     }
 

@@ -54,6 +54,9 @@ struct Live {
     seq: u64,
     deadline: Instant,
     waiter: Waiter,
+    /// A scope's timer: it wakes whatever wait the task is in, not only
+    /// the wait of `waiter` (see [`Timers::add_for_task`]).
+    any_wait: bool,
 }
 
 /// The timers of one driver. Each wakes one wait when it fires.
@@ -71,12 +74,24 @@ impl Timers {
     /// Adds a timer for `waiter` at `deadline`. Timers with the same
     /// deadline fire in the order they were added.
     pub(crate) fn add(&mut self, deadline: Instant, waiter: Waiter) -> TimerKey {
+        self.insert(deadline, waiter, false)
+    }
+
+    /// Adds a timer that wakes the task of `waiter` at `deadline` in
+    /// whatever wait it is in then (the deadline of a cancel scope, which
+    /// covers every wait inside it). Ordered with the other timers.
+    pub(crate) fn add_for_task(&mut self, deadline: Instant, waiter: Waiter) -> TimerKey {
+        self.insert(deadline, waiter, true)
+    }
+
+    fn insert(&mut self, deadline: Instant, waiter: Waiter, any_wait: bool) -> TimerKey {
         let seq = self.next_seq;
         self.next_seq += 1;
         let live = Some(Live {
             seq,
             deadline,
             waiter,
+            any_wait,
         });
         let slot = match self.free.pop() {
             Some(slot) => {
@@ -149,8 +164,9 @@ impl Timers {
     }
 
     /// Removes every timer due at `now`, in firing order, handing each
-    /// one's waiter to `fire`.
-    pub(crate) fn fire_due(&mut self, now: Instant, mut fire: impl FnMut(Waiter)) {
+    /// one's waiter to `fire`, with whether it wakes any wait of its task
+    /// (see [`add_for_task`](Timers::add_for_task)).
+    pub(crate) fn fire_due(&mut self, now: Instant, mut fire: impl FnMut(Waiter, bool)) {
         loop {
             self.skip_removed();
             let Some(&Reverse(top)) = self.heap.peek() else {
@@ -167,7 +183,7 @@ impl Timers {
             *slot = None;
             self.free.push(top.slot);
             self.live -= 1;
-            fire(live.waiter);
+            fire(live.waiter, live.any_wait);
         }
     }
 }
@@ -204,7 +220,7 @@ mod tests {
         timers.add(at(30), waiter(4));
         assert_eq!(timers.next_deadline(), Some(at(10)));
         let mut fired = Vec::new();
-        timers.fire_due(at(20), |w| fired.push(w.task.index));
+        timers.fire_due(at(20), |w, _| fired.push(w.task.index));
         assert_eq!(fired, [1, 3, 0, 2]);
         assert_eq!(timers.len(), 1);
         assert_eq!(timers.next_deadline(), Some(at(30)));
@@ -218,7 +234,7 @@ mod tests {
         timers.remove(early);
         timers.remove(early); // removing twice is harmless
         let mut fired = Vec::new();
-        timers.fire_due(at(100), |w| fired.push(w.task.index));
+        timers.fire_due(at(100), |w, _| fired.push(w.task.index));
         assert_eq!(fired, [1]);
         assert!(timers.is_empty());
         assert_eq!(timers.next_deadline(), None);
@@ -239,12 +255,12 @@ mod tests {
         let mut timers = Timers::default();
         let first = timers.add(at(5), waiter(0));
         let mut fired = Vec::new();
-        timers.fire_due(at(5), |w| fired.push(w.task.index));
+        timers.fire_due(at(5), |w, _| fired.push(w.task.index));
         // The first timer fired; its slot now holds another timer.
         let second = timers.add(at(7), waiter(1));
         assert_ne!(first, second);
         timers.remove(first); // stale: changes nothing
-        timers.fire_due(at(7), |w| fired.push(w.task.index));
+        timers.fire_due(at(7), |w, _| fired.push(w.task.index));
         assert_eq!(fired, [0, 1]);
     }
 
@@ -278,7 +294,7 @@ mod tests {
             }
         }
         let mut fired = Vec::new();
-        timers.fire_due(at(1000), |w| fired.push(w.task.index));
+        timers.fire_due(at(1000), |w, _| fired.push(w.task.index));
         let mut expected: Vec<(Instant, u32)> = keys
             .iter()
             .filter(|(_, i, _)| i % 3 != 0)
