@@ -130,12 +130,16 @@ mod select;
 mod source;
 mod sources;
 mod task;
+mod task_async;
 #[cfg(feature = "io")]
 mod task_io;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio;
 pub mod wait;
 
 pub use builder::DriverBuilder;
-pub use handle::{DriverHandle, Waker};
+pub use handle::{DriverHandle, RemoteHandle, Waker};
 pub use join::{JoinError, JoinHandle, JoinWait};
 #[cfg(feature = "io")]
 #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
@@ -144,7 +148,7 @@ pub use net::{
     SendDatagram, SendTo, SignalWait, Signals, StreamSocket, TcpListenOptions, TcpListener,
     TcpStream, UdpSocket, UnixDatagram, UnixListenOptions, UnixListener, UnixStream, WriteSome,
 };
-pub use reactor::{Instant, Waiter};
+pub use reactor::{DriverGone, Instant, Waiter};
 pub use report::{Deadlock, TaskInfo, WaitOn};
 pub use run::Driver;
 /// Signal numbers (`SIGINT`, `SIGTERM`, `SIGHUP`, `SIGUSR1`, ...) for
@@ -155,9 +159,11 @@ pub use run::Driver;
 pub use signal_hook::consts::signal;
 pub use source::{Context, Source};
 pub use sources::channel::{
-    Receiver, Recv, RecvError, SendError, SendWait, Sender, TryRecvError, TrySendError,
+    Receive, Receiver, Recv, RecvError, SendError, SendWait, Sender, TryRecvError, TrySendError,
 };
-pub use sources::event::{Event, EventWait};
+pub use sources::event::{Event, EventWait, RemoteEvent};
+pub use sources::future::{Blocking, FutureWait};
 pub use sources::notify::{Notified, Notify};
+pub use sources::remote_channel::{RemoteReceiver, RemoteRecv, RemoteSender};
 pub use sources::time::{Interval, Sleep, Tick};
 pub use task::Task;

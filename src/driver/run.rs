@@ -5,7 +5,7 @@ use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::Duration;
 
-use super::handle::DriverHandle;
+use super::handle::{DriverHandle, RemoteHandle};
 use super::join::{FinishGuard, JoinError, JoinHandle, finish_task, finished_error};
 use super::reactor::Instant;
 use super::report::{Deadlock, TaskInfo};
@@ -30,6 +30,9 @@ pub struct Driver<S: 'static> {
 enum Stop<'f, S> {
     /// Nothing is ready (time does not advance).
     Idle,
+    /// Nothing is ready, or this many more steps were taken (a run inside
+    /// another runtime, which must hand the thread back now and then).
+    Steps(u32),
     /// Every task has finished.
     AllDone,
     /// Driver time reached this instant and nothing is ready.
@@ -38,6 +41,33 @@ enum Stop<'f, S> {
     Task(CoroutineId),
     /// The predicate holds.
     State(&'f mut dyn FnMut(&mut S) -> bool),
+}
+
+/// How a run ended, when it did not deadlock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// What the run waited for happened.
+    Met,
+    /// Another thread asked the driver to stop
+    /// ([`RemoteHandle::stop`](super::RemoteHandle::stop)).
+    Stopped,
+}
+
+/// What an idle driver waits for, for a run inside another runtime.
+pub(crate) struct Outlook {
+    pub(crate) ready: usize,
+    pub(crate) live: usize,
+    pub(crate) next: Option<Instant>,
+    pub(crate) clock_is_virtual: bool,
+}
+
+impl<S: 'static> Drop for Driver<S> {
+    /// Tells other threads the driver is gone (their sends fail and give
+    /// the message back, its wakers do nothing); then the stage, with
+    /// every task, is dropped.
+    fn drop(&mut self) {
+        self.handle.shared().close_remote();
+    }
 }
 
 impl<S: 'static> Driver<S> {
@@ -66,6 +96,12 @@ impl<S: 'static> Driver<S> {
     /// The driver's current time.
     pub fn now(&self) -> Instant {
         self.handle.now()
+    }
+
+    /// A handle for other threads (see [`RemoteHandle`]):
+    /// `self.handle().remote()`.
+    pub fn remote(&self) -> RemoteHandle {
+        self.handle.remote()
     }
 
     /// Counters of the underlying stage and of the process's stacks.
@@ -136,19 +172,19 @@ impl<S: 'static> Driver<S> {
     ///
     /// Fails with [`Deadlock`] if tasks remain but nothing can wake them.
     pub fn run(&mut self) -> Result<(), Deadlock> {
-        self.drive(Stop::AllDone)
+        self.drive(Stop::AllDone).map(drop)
     }
 
     /// Runs until driver time reaches `deadline` and nothing is ready. A
     /// virtual clock ends exactly at `deadline`; a real one sleeps until it.
     pub fn run_until(&mut self, deadline: Instant) -> Result<(), Deadlock> {
-        self.drive(Stop::Deadline(deadline))
+        self.drive(Stop::Deadline(deadline)).map(drop)
     }
 
     /// Runs for `duration` of driver time (see [`run_until`](Driver::run_until)).
     pub fn run_for(&mut self, duration: Duration) -> Result<(), Deadlock> {
         let deadline = self.now() + duration;
-        self.drive(Stop::Deadline(deadline))
+        self.drive(Stop::Deadline(deadline)).map(drop)
     }
 
     /// Runs until `condition` holds for the state (checked before the run
@@ -160,10 +196,12 @@ impl<S: 'static> Driver<S> {
         &mut self,
         mut condition: impl FnMut(&mut S) -> bool,
     ) -> Result<(), Deadlock> {
-        self.drive(Stop::State(&mut condition))
+        self.drive(Stop::State(&mut condition)).map(drop)
     }
 
     /// Runs until the task of `handle` has finished, and takes its result.
+    /// A [`stop`](super::RemoteHandle::stop) request does not end it; it
+    /// ends the next run instead.
     pub fn block_on<R>(
         &mut self,
         mut handle: JoinHandle<R>,
@@ -180,6 +218,13 @@ impl<S: 'static> Driver<S> {
     fn stop_met(&mut self, stop: &mut Stop<'_, S>, ended_seen: &mut u64) -> bool {
         match stop {
             Stop::Idle | Stop::AllDone | Stop::Deadline(_) => false,
+            Stop::Steps(left) => {
+                if *left == 0 {
+                    return true;
+                }
+                *left -= 1;
+                false
+            }
             Stop::Task(id) => {
                 let shared = self.handle.shared();
                 let ended = shared.ended.get();
@@ -193,18 +238,66 @@ impl<S: 'static> Driver<S> {
         }
     }
 
+    /// Takes what other threads left in the inbox; `true` if one asked the
+    /// run to stop (a run for one task's end leaves that request for the
+    /// next run).
+    #[cold]
+    #[inline(never)]
+    fn take_remote(&self, stop: &Stop<'_, S>) -> bool {
+        let shared = self.handle.shared();
+        shared.take_remote();
+        if matches!(stop, Stop::Task(_)) {
+            return false;
+        }
+        let core = shared.reactor.borrow().remote.clone();
+        core.is_some_and(|core| core.take_stop())
+    }
+
+    /// Runs at most `steps` task steps, or until nothing is ready; for a
+    /// run inside another runtime.
+    pub(crate) fn run_steps(&mut self, steps: u32) -> Ended {
+        match self.drive(Stop::Steps(steps)) {
+            Ok(ended) => ended,
+            Err(_) => unreachable!("a run of some steps cannot deadlock"),
+        }
+    }
+
+    /// Lets a virtual clock jump to `until` (a run inside another runtime
+    /// with nothing ready).
+    pub(crate) fn advance_virtual(&mut self, until: Instant) {
+        self.handle.shared().reactor.borrow_mut().clock.advance_to(until);
+    }
+
+    /// What an idle driver waits for.
+    pub(crate) fn outlook(&self) -> Outlook {
+        let mut reactor = self.handle.shared().reactor.borrow_mut();
+        Outlook {
+            ready: reactor.ready_len(),
+            live: reactor.tasks.live(),
+            next: reactor.next_deadline(),
+            clock_is_virtual: reactor.clock.is_virtual(),
+        }
+    }
+
     /// The run loop. See "Order of wake-ups" in the module docs.
-    fn drive(&mut self, mut stop: Stop<'_, S>) -> Result<(), Deadlock> {
+    fn drive(&mut self, mut stop: Stop<'_, S>) -> Result<Ended, Deadlock> {
         // Differs from the count, so that the first check looks.
         let mut ended_seen = self.handle.shared().ended.get().wrapping_sub(1);
         loop {
             if self.stop_met(&mut stop, &mut ended_seen) {
-                return Ok(());
+                return Ok(Ended::Met);
             }
-            // A round: take I/O events, fire due timers, then run the tasks
-            // ready now.
+            // A round: take what other threads sent, take I/O events, fire
+            // due timers, then run the tasks ready now.
             let ready_now = {
                 let mut reactor = self.handle.shared().reactor.borrow_mut();
+                if reactor.remote_notified() {
+                    drop(reactor);
+                    if self.take_remote(&stop) {
+                        return Ok(Ended::Stopped);
+                    }
+                    reactor = self.handle.shared().reactor.borrow_mut();
+                }
                 if reactor.has_sockets() {
                     reactor.poll_io(Some(Duration::ZERO));
                 }
@@ -223,7 +316,7 @@ impl<S: 'static> Driver<S> {
                 loop {
                     self.step();
                     if self.stop_met(&mut stop, &mut ended_seen) {
-                        return Ok(());
+                        return Ok(Ended::Met);
                     }
                     left -= 1;
                     if left == 0 {
@@ -253,15 +346,15 @@ impl<S: 'static> Driver<S> {
                 )
             };
             match stop {
-                Stop::Idle => return Ok(()),
-                Stop::AllDone if live == 0 => return Ok(()),
+                Stop::Idle | Stop::Steps(_) => return Ok(Ended::Met),
+                Stop::AllDone if live == 0 => return Ok(Ended::Met),
                 Stop::Deadline(deadline) => {
                     let target = match next {
                         Some(next) if next <= deadline => next,
                         _ => deadline,
                     };
                     if self.now() >= deadline && next.is_none_or(|n| n > deadline) {
-                        return Ok(());
+                        return Ok(Ended::Met);
                     }
                     self.wait_until(Some(target), clock_is_virtual);
                     continue;
@@ -280,20 +373,33 @@ impl<S: 'static> Driver<S> {
         }
     }
 
-    /// Lets time pass until `until`, or until an I/O event arrives (with
-    /// `until == None`: only an I/O event ends the wait).
+    /// Lets time pass until `until`, or until an I/O event or a request
+    /// from another thread arrives (with `until == None`: only those end
+    /// the wait). A virtual clock jumps to `until` at once.
+    ///
+    /// Before blocking, the driver says it is idle and looks at the remote
+    /// inbox once more (see the protocol in `reactor/remote.rs`): a request
+    /// that arrived since the round started ends the wait before it begins.
     fn wait_until(&mut self, until: Option<Instant>, clock_is_virtual: bool) {
-        let mut reactor = self.handle.shared().reactor.borrow_mut();
-        if clock_is_virtual {
-            match until {
-                Some(until) => reactor.clock.advance_to(until),
-                // Virtual time cannot help: only a socket can.
-                None => reactor.poll_io(None),
-            }
+        let shared = self.handle.shared();
+        if let (true, Some(until)) = (clock_is_virtual, until) {
+            shared.reactor.borrow_mut().clock.advance_to(until);
             return;
         }
-        let timeout = until.map(|until| until - reactor.now());
-        reactor.poll_io(timeout);
+        let core = shared.reactor.borrow().remote.clone();
+        if core.as_ref().is_some_and(|core| !core.enter_idle()) {
+            return;
+        }
+        {
+            let mut reactor = shared.reactor.borrow_mut();
+            // Virtual time cannot help here: only a socket or another
+            // thread can.
+            let timeout = until.map(|until| until - reactor.now());
+            reactor.poll_io(timeout);
+        }
+        if let Some(core) = core {
+            core.leave_idle();
+        }
     }
 
     fn deadlock(&self) -> Deadlock {

@@ -11,7 +11,7 @@ use super::join::{FinishGuard, JoinCell, JoinError, JoinHandle, finished_error};
 use super::reactor::Instant;
 use super::reactor::tasks::Finish;
 use super::source::{Context, Source};
-use super::sources::channel::{Receiver, RecvError, SendError, Sender};
+use super::sources::channel::{Receive, RecvError, SendError, Sender};
 use super::sources::event::Event;
 use super::sources::notify::Notify;
 use super::sources::time::Interval;
@@ -175,20 +175,22 @@ impl<S: 'static> Task<'_, S> {
         self.co.suspend(())
     }
 
-    /// Receives the next message, waiting while the channel is empty.
-    /// `Err(RecvError)` once every sender is gone and the channel is empty.
+    /// Receives the next message of a [`Receiver`](super::Receiver) or a
+    /// [`RemoteReceiver`](super::RemoteReceiver), waiting while the channel
+    /// is empty. `Err(RecvError)` once every sender is gone and the channel
+    /// is empty.
     #[inline(always)]
-    pub fn recv<T>(&mut self, rx: &mut Receiver<T>) -> Eff<Yields, Result<T, RecvError>> {
+    pub fn recv<R: Receive>(&mut self, rx: &mut R) -> Eff<Yields, Result<R::Item, RecvError>> {
         self.wait(wait::recv(rx))
     }
 
     /// Receives the next message, waiting at most `timeout`. `Ok(None)` on
     /// timeout; the channel is left untouched then.
-    pub fn recv_timeout<T>(
+    pub fn recv_timeout<R: Receive>(
         &mut self,
-        rx: &mut Receiver<T>,
+        rx: &mut R,
         timeout: Duration,
-    ) -> Eff<Yields, Option<Result<T, RecvError>>> {
+    ) -> Eff<Yields, Option<Result<R::Item, RecvError>>> {
         use frunk::Coproduct;
         Ok(
             match self.select(frunk::hlist![wait::recv(rx), wait::sleep(timeout)])? {

@@ -1,11 +1,13 @@
-//! [`Event`]: a latch, and [`EventWait`], the source that waits for it.
+//! [`Event`]: a latch, [`EventWait`], the source that waits for it, and
+//! [`RemoteEvent`], which sets it from another thread.
 
 use std::cell::RefCell;
 use std::fmt;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
 
 use crate::driver::handle::DriverHandle;
-use crate::driver::reactor::{Shared, Waiter};
+use crate::driver::reactor::{DriverGone, Latch, RemoteCore, Shared, Waiter};
 use crate::driver::report::WaitOn;
 use crate::driver::source::{Context, Source};
 
@@ -44,14 +46,7 @@ impl Event {
 
     /// Sets the event and wakes every task waiting on it.
     pub fn set(&self) {
-        let waiters = {
-            let mut st = self.inner.state.borrow_mut();
-            st.0 = true;
-            std::mem::take(&mut st.1)
-        };
-        for waiter in waiters {
-            self.inner.shared.wake(waiter);
-        }
+        Latch::set(&*self.inner);
     }
 
     /// Whether the event is set.
@@ -62,6 +57,83 @@ impl Event {
     /// The object's id, as shown in [`WaitOn`].
     pub fn id(&self) -> u64 {
         self.inner.id
+    }
+
+    /// A setter of this event for other threads (`Send + Sync + Clone`):
+    /// [`RemoteEvent::set`] sets it at the driver's next round, waking an
+    /// idle driver at once.
+    ///
+    /// ```
+    /// use coshare::driver::{Driver, Task};
+    /// use coshare::{Eff, Yields};
+    ///
+    /// let mut driver = Driver::new(());
+    /// let shutdown = driver.handle().event();
+    /// let from_elsewhere = shutdown.remote();
+    /// driver
+    ///     .spawn(move |t: &mut Task<()>| -> Eff<Yields, ()> { t.wait_event(&shutdown) })
+    ///     .unwrap();
+    /// std::thread::spawn(move || from_elsewhere.set().unwrap());
+    /// driver.run().unwrap();
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`DriverHandle::remote`].
+    pub fn remote(&self) -> RemoteEvent {
+        let weak: Weak<EventInner> = Rc::downgrade(&self.inner);
+        self.inner.shared.add_latch(self.inner.id, weak);
+        RemoteEvent {
+            core: self.inner.shared.remote(),
+            id: self.inner.id,
+        }
+    }
+}
+
+impl Latch for EventInner {
+    fn set(&self) {
+        let waiters = {
+            let mut st = self.state.borrow_mut();
+            st.0 = true;
+            std::mem::take(&mut st.1)
+        };
+        for waiter in waiters {
+            self.shared.wake(waiter);
+        }
+    }
+}
+
+/// Sets an [`Event`] from another thread: made by [`Event::remote`],
+/// `Send + Sync + Clone`.
+#[derive(Clone)]
+pub struct RemoteEvent {
+    core: Arc<RemoteCore>,
+    id: u64,
+}
+
+impl RemoteEvent {
+    /// Sets the event at the driver's next round (an idle driver wakes at
+    /// once). `Err(DriverGone)` once the driver is dropped. Setting an
+    /// event that was dropped meanwhile does nothing.
+    pub fn set(&self) -> Result<(), DriverGone> {
+        if self.core.push(|inbox| inbox.events.push(self.id)) {
+            Ok(())
+        } else {
+            Err(DriverGone)
+        }
+    }
+
+    /// The event's id, as shown in [`WaitOn`].
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+impl fmt::Debug for RemoteEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteEvent")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
