@@ -32,6 +32,7 @@ enum Stop<'f, S> {
     Idle,
     /// Nothing is ready, or this many more steps were taken (a run inside
     /// another runtime, which must hand the thread back now and then).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     Steps(u32),
     /// Every task has finished.
     AllDone,
@@ -54,6 +55,7 @@ pub(crate) enum Ended {
 }
 
 /// What an idle driver waits for, for a run inside another runtime.
+#[cfg(feature = "tokio")]
 pub(crate) struct Outlook {
     pub(crate) ready: usize,
     pub(crate) live: usize,
@@ -244,17 +246,22 @@ impl<S: 'static> Driver<S> {
     #[cold]
     #[inline(never)]
     fn take_remote(&self, stop: &Stop<'_, S>) -> bool {
-        let shared = self.handle.shared();
-        shared.take_remote();
+        self.handle.shared().take_remote();
+        self.take_stop(stop)
+    }
+
+    /// Takes a stop request, unless the run is for one task's end.
+    fn take_stop(&self, stop: &Stop<'_, S>) -> bool {
         if matches!(stop, Stop::Task(_)) {
             return false;
         }
-        let core = shared.reactor.borrow().remote.clone();
+        let core = self.handle.shared().reactor.borrow().remote.clone();
         core.is_some_and(|core| core.take_stop())
     }
 
     /// Runs at most `steps` task steps, or until nothing is ready; for a
     /// run inside another runtime.
+    #[cfg(feature = "tokio")]
     pub(crate) fn run_steps(&mut self, steps: u32) -> Ended {
         match self.drive(Stop::Steps(steps)) {
             Ok(ended) => ended,
@@ -264,11 +271,18 @@ impl<S: 'static> Driver<S> {
 
     /// Lets a virtual clock jump to `until` (a run inside another runtime
     /// with nothing ready).
+    #[cfg(feature = "tokio")]
     pub(crate) fn advance_virtual(&mut self, until: Instant) {
-        self.handle.shared().reactor.borrow_mut().clock.advance_to(until);
+        self.handle
+            .shared()
+            .reactor
+            .borrow_mut()
+            .clock
+            .advance_to(until);
     }
 
     /// What an idle driver waits for.
+    #[cfg(feature = "tokio")]
     pub(crate) fn outlook(&self) -> Outlook {
         let mut reactor = self.handle.shared().reactor.borrow_mut();
         Outlook {
@@ -283,6 +297,10 @@ impl<S: 'static> Driver<S> {
     fn drive(&mut self, mut stop: Stop<'_, S>) -> Result<Ended, Deadlock> {
         // Differs from the count, so that the first check looks.
         let mut ended_seen = self.handle.shared().ended.get().wrapping_sub(1);
+        // A request left by a run that did not take it (`block_on`).
+        if self.take_stop(&stop) {
+            return Ok(Ended::Stopped);
+        }
         loop {
             if self.stop_met(&mut stop, &mut ended_seen) {
                 return Ok(Ended::Met);

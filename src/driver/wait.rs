@@ -46,8 +46,8 @@ use super::net::{
 };
 use super::reactor::Instant;
 use super::sources::channel::{Receive, SendWait, Sender};
-use super::sources::future::{Blocking, FutureWait};
 use super::sources::event::{Event, EventWait};
+use super::sources::future::{Blocking, FutureWait};
 use super::sources::notify::{Notified, Notify};
 use super::sources::time::{Interval, Sleep, Tick};
 
@@ -90,7 +90,11 @@ pub fn notified(notify: &Notify) -> Notified<'_> {
 
 /// Fires once `event` is set.
 pub fn event(event: &Event) -> EventWait<'_> {
-    EventWait { event, last: None }
+    EventWait {
+        event,
+        last: None,
+        outside: false,
+    }
 }
 
 /// Fires at the next tick of `interval`, with the tick's instant.
@@ -153,7 +157,10 @@ pub fn read_file(path: impl Into<PathBuf>) -> Blocking<io::Result<Vec<u8>>> {
 
 /// Fires once `contents` is written to the file at `path` (created, or
 /// truncated), on the blocking thread pool (`std::fs::write`).
-pub fn write_file(path: impl Into<PathBuf>, contents: impl Into<Vec<u8>>) -> Blocking<io::Result<()>> {
+pub fn write_file(
+    path: impl Into<PathBuf>,
+    contents: impl Into<Vec<u8>>,
+) -> Blocking<io::Result<()>> {
     let (path, contents) = (path.into(), contents.into());
     Blocking::new(move || std::fs::write(path, contents))
 }

@@ -159,7 +159,11 @@ impl Poller {
     /// Polls for I/O events, waiting at most `timeout` (`None`: until one
     /// arrives), and hands the tasks waiting on ready sockets to `wake`.
     /// Returns how many events there were (remote wake-ups included).
-    pub(crate) fn poll(&mut self, timeout: Option<Duration>, mut wake: impl FnMut(Waiter)) -> usize {
+    pub(crate) fn poll(
+        &mut self,
+        timeout: Option<Duration>,
+        mut wake: impl FnMut(Waiter),
+    ) -> usize {
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
             // A signal handler ran (one of a `Signals` set wrote to its

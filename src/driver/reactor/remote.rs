@@ -253,10 +253,7 @@ mod tests {
 
     #[cfg(not(feature = "io"))]
     fn core() -> (Arc<RemoteCore>, ()) {
-        (
-            RemoteCore::new(Signal::Thread(std::thread::current())),
-            (),
-        )
+        (RemoteCore::new(Signal::Thread(std::thread::current())), ())
     }
 
     #[cfg(not(feature = "io"))]
@@ -297,9 +294,12 @@ mod tests {
         let mut seen = Vec::new();
         let mut taken = Inbox::default();
         let mut slowest = Duration::ZERO;
-        while (seen.len() as u64) < PUSHERS * EACH {
+        loop {
             core.take(&mut taken);
             seen.extend(taken.wakes.drain(..).map(|w| w.seq.get()));
+            if seen.len() as u64 == PUSHERS * EACH {
+                break;
+            }
             if core.enter_idle() {
                 let started = Instant::now();
                 block(&mut poller, Duration::from_secs(10));

@@ -1,7 +1,7 @@
 //! [`Event`]: a latch, [`EventWait`], the source that waits for it, and
 //! [`RemoteEvent`], which sets it from another thread.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
@@ -23,6 +23,9 @@ struct EventInner {
     id: u64,
     shared: Rc<Shared>,
     state: RefCell<(bool, Vec<Waiter>)>,
+    /// A [`RemoteEvent`] was made: another thread may set it, so a wait on
+    /// it is not a deadlock.
+    remote: Cell<bool>,
 }
 
 impl DriverHandle {
@@ -40,6 +43,7 @@ impl Event {
                 id,
                 shared: Rc::clone(shared),
                 state: RefCell::new((false, Vec::new())),
+                remote: Cell::new(false),
             }),
         }
     }
@@ -61,7 +65,8 @@ impl Event {
 
     /// A setter of this event for other threads (`Send + Sync + Clone`):
     /// [`RemoteEvent::set`] sets it at the driver's next round, waking an
-    /// idle driver at once.
+    /// idle driver at once. From now on a task waiting on the event is
+    /// not a deadlock: the driver blocks until another thread sets it.
     ///
     /// ```
     /// use coshare::driver::{Driver, Task};
@@ -83,6 +88,7 @@ impl Event {
     pub fn remote(&self) -> RemoteEvent {
         let weak: Weak<EventInner> = Rc::downgrade(&self.inner);
         self.inner.shared.add_latch(self.inner.id, weak);
+        self.inner.remote.set(true);
         RemoteEvent {
             core: self.inner.shared.remote(),
             id: self.inner.id,
@@ -152,6 +158,9 @@ impl fmt::Debug for Event {
 pub struct EventWait<'a> {
     pub(crate) event: &'a Event,
     pub(crate) last: Option<Waiter>,
+    /// Counted among the driver's outside waits (the event has a remote
+    /// setter).
+    pub(crate) outside: bool,
 }
 
 impl Source for EventWait<'_> {
@@ -161,14 +170,22 @@ impl Source for EventWait<'_> {
         self.event.is_set().then_some(())
     }
 
-    fn register(&mut self, _cx: &mut Context<'_>, waiter: Waiter) {
+    fn register(&mut self, cx: &mut Context<'_>, waiter: Waiter) {
         self.last = Some(waiter);
         self.event.inner.state.borrow_mut().1.push(waiter);
+        if self.event.inner.remote.get() {
+            self.outside = true;
+            cx.shared().reactor.borrow_mut().io_waits += 1;
+        }
     }
 
-    fn unregister(&mut self, _cx: &mut Context<'_>) {
+    fn unregister(&mut self, cx: &mut Context<'_>) {
         if let Some(last) = self.last.take() {
             self.event.inner.state.borrow_mut().1.retain(|w| *w != last);
+        }
+        if std::mem::take(&mut self.outside) {
+            let mut reactor = cx.shared().reactor.borrow_mut();
+            reactor.io_waits = reactor.io_waits.saturating_sub(1);
         }
     }
 

@@ -286,7 +286,10 @@ impl<T> fmt::Debug for RemoteReceiver<T> {
 impl<T> futures_core::Stream for RemoteReceiver<T> {
     type Item = T;
 
-    fn poll_next(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Option<T>> {
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<T>> {
         self.get_mut().poll_recv(cx)
     }
 }
