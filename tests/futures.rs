@@ -120,7 +120,9 @@ fn a_future_that_wakes_itself_during_its_poll_is_polled_again() {
 /// waiting task ready directly (no other thread involved).
 #[test]
 fn a_waker_called_on_the_drivers_thread_wakes_the_task() {
-    let mut driver = DriverBuilder::new().virtual_clock().build(Vec::<String>::new());
+    let mut driver = DriverBuilder::new()
+        .virtual_clock()
+        .build(Vec::<String>::new());
     let manual = Manual::default();
     let inside = manual.clone();
     driver
@@ -277,12 +279,14 @@ fn files_are_read_and_written_on_the_pool() {
         let mut driver = Driver::new(());
         let inside = path.clone();
         let h = driver
-            .spawn(move |t: &mut Task<()>| -> Eff<Yields, (Vec<u8>, std::io::ErrorKind)> {
-                t.write_file(inside.clone(), b"hello".to_vec())?.unwrap();
-                let back = t.read_file(inside.clone())?.unwrap();
-                let missing = t.read_file(inside.with_extension("missing"))?.unwrap_err();
-                Ok((back, missing.kind()))
-            })
+            .spawn(
+                move |t: &mut Task<()>| -> Eff<Yields, (Vec<u8>, std::io::ErrorKind)> {
+                    t.write_file(inside.clone(), b"hello".to_vec())?.unwrap();
+                    let back = t.read_file(inside.clone())?.unwrap();
+                    let missing = t.read_file(inside.with_extension("missing"))?.unwrap_err();
+                    Ok((back, missing.kind()))
+                },
+            )
             .unwrap();
         let (back, missing) = driver.block_on(h).unwrap().unwrap();
         assert_eq!(back, b"hello");
@@ -340,7 +344,11 @@ fn a_join_handle_and_a_receiver_are_futures() {
     driver.run().unwrap();
     assert!(woken.0.load(std::sync::atomic::Ordering::SeqCst));
     assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(1)));
-    assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(None), "every sender is gone");
+    assert_eq!(
+        rx.poll_recv(&mut cx),
+        Poll::Ready(None),
+        "every sender is gone"
+    );
     match Pin::new(&mut h).poll(&mut cx) {
         Poll::Ready(Ok(9)) => {}
         other => panic!("{other:?}"),

@@ -139,6 +139,9 @@ pub async fn run<S: 'static>(driver: &mut Driver<S>) {
         let mut sleep = pin!(sleep);
         let mut readable = pin!(fd.readable());
         let readable = std::future::poll_fn(|cx| {
+            if shared.reactor.borrow().ready_len() > 0 {
+                return Poll::Ready(None); // woken from this thread
+            }
             if let Poll::Ready(guard) = readable.as_mut().poll(cx) {
                 return Poll::Ready(Some(guard));
             }
