@@ -37,4 +37,5 @@ fn ui() {
     t.compile_fail("tests/ui/core/*.rs");
     t.pass("tests/ui/pass/*.rs");
     t.compile_fail("tests/ui/derive/*.rs");
+    t.compile_fail("tests/ui/driver/*.rs");
 }

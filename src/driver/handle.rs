@@ -193,7 +193,11 @@ impl RemoteHandle {
     /// Wakes the task of `waiter` if it is still in that wait, like
     /// [`DriverHandle::wake`] but from any thread: for a
     /// [`Source`](super::Source) of your own whose event comes from another
-    /// thread. The wake takes effect at the driver's next round.
+    /// thread (its `register` should call
+    /// [`Context::begin_outside_wait`](super::Context::begin_outside_wait),
+    /// so that the driver waits for the wake instead of reporting a
+    /// deadlock). From another thread the wake takes effect at the
+    /// driver's next round; on the driver's own thread, at once.
     pub fn wake(&self, waiter: Waiter) -> Result<(), DriverGone> {
         if wake_from_anywhere(&self.core, waiter) {
             Ok(())

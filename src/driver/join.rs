@@ -187,7 +187,7 @@ impl<R> JoinHandle<R> {
 
 /// Awaits the task's end from async code on the driver's thread, while
 /// something runs the driver: a tokio `LocalSet` or current-thread
-/// runtime that also runs [`Driver::run_async`](super::Driver::run_async),
+/// runtime that also runs `Driver::run_async` (feature `tokio`),
 /// say. The output is what [`Task::join`](super::Task::join) gives. (A
 /// task joins with `t.join(&mut handle)`, not by awaiting.)
 ///

@@ -1,6 +1,8 @@
 //! The event driver: timers, channels, notifications, joins and
 //! wait-for-any, with a real or a virtual clock; with the `io` feature,
-//! TCP, UDP and Unix sockets and Unix signals.
+//! TCP, UDP and Unix sockets and Unix signals; messages and wake-ups from
+//! other threads, futures, blocking work on a thread pool, and (feature
+//! `tokio`) a run inside tokio.
 //!
 //! A [`Driver`] owns a [`Stage`](crate::Stage) and runs its *tasks* on the main stack:
 //! it resumes each task until it waits, and wakes it when what it waits for
@@ -99,17 +101,45 @@
 //! carried out of another task's cancellation) was not cancelled: its
 //! joiner sees [`JoinError::Panicked`], with the core's message saying so.
 //!
+//! # Threads and futures
+//!
+//! A driver and everything that reaches its tasks stay on its thread.
+//! Other threads get in through a [`RemoteHandle`] (wake a wait, ask the
+//! driver to stop), the [`RemoteSender`]s of a
+//! [`remote_channel`](DriverHandle::remote_channel), and
+//! [`RemoteEvent`]s: all `Send + Sync`. They leave requests in the
+//! driver's inbox, which the run loop takes at the start of a round (one
+//! relaxed atomic load per round when it is empty), and wake a driver that
+//! is blocked in its poll or parked until a timer at once. The protocol
+//! between "the inbox is empty, block" and "a request arrived, wake",
+//! and why no wake-up can fall between the two, is written down in
+//! `reactor/remote.rs`.
+//!
+//! A task awaits any `Future` with [`Task::wait_future`] (or
+//! [`wait::future`] in a `select`), polled with a real `Send + Sync`
+//! `std::task::Waker`; [`Task::blocking`] runs a closure on a thread pool,
+//! and files and host names are read and looked up that way. With the
+//! `tokio` feature, `Driver::run_async` runs the driver inside a tokio
+//! runtime (see the `driver::tokio` module), and async code on its thread awaits a
+//! [`JoinHandle`] and a [`Receiver`].
+//!
 //! # The rooms of this module
 //!
 //! ```text
+//!   tokio.rs (a run inside tokio)   assertions.rs (auto traits)
 //!   run.rs (Driver, the run loop)   builder.rs   access.rs
 //!     task_io.rs (a task's socket and signal methods)
+//!     task_async.rs (a task's futures, blocking work, files, host names)
 //!     task.rs (Task, the park loop, spawning)
-//!       wait.rs (source constructors)   join.rs (JoinHandle, JoinWait)
+//!       wait.rs (source constructors)
+//!       join.rs (JoinHandle, JoinWait; a JoinHandle is a Future)
 //!         net/ (sockets, signals; a connect's retry pauses with a Sleep)
-//!         sources/ (time, channel, notify, event)
-//!           source.rs (the Source protocol)   handle.rs (DriverHandle, Waker)
-//!             reactor/ (timers, ready queue, task table, poller)
+//!         sources/ (time, channel, remote channel, notify, event,
+//!                   future and blocking work)
+//!           source.rs (the Source protocol)
+//!           handle.rs (DriverHandle, Waker, RemoteHandle)
+//!             reactor/ (timers, ready queue, task table, poller,
+//!                       remote: the inbox of other threads)
 //!               report.rs (WaitOn, TaskInfo, Deadlock)
 //!                 clock.rs (Instant, the real or virtual clock)
 //! ```
@@ -117,6 +147,7 @@
 //! Each file imports only from the rooms below it.
 
 mod access;
+mod assertions;
 mod builder;
 mod clock;
 mod handle;

@@ -30,10 +30,6 @@ pub struct Driver<S: 'static> {
 enum Stop<'f, S> {
     /// Nothing is ready (time does not advance).
     Idle,
-    /// Nothing is ready, or this many more steps were taken (a run inside
-    /// another runtime, which must hand the thread back now and then).
-    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    Steps(u32),
     /// Every task has finished.
     AllDone,
     /// Driver time reached this instant and nothing is ready.
@@ -42,6 +38,12 @@ enum Stop<'f, S> {
     Task(CoroutineId),
     /// The predicate holds.
     State(&'f mut dyn FnMut(&mut S) -> bool),
+    /// Nothing is ready, or this many more steps were taken (a run inside
+    /// another runtime, which must hand the thread back now and then).
+    /// Last, so that the variants that never stop early stay together
+    /// (one compare in `stop_met`, which runs after every step).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    Steps(u32),
 }
 
 /// How a run ended, when it did not deadlock.

@@ -25,7 +25,7 @@ impl<S: 'static> Task<'_, S> {
     ///
     /// A future that needs a runtime's context (tokio's sockets and timers)
     /// must be polled inside it: run the driver inside tokio
-    /// ([`Driver::run_async`](super::Driver::run_async), feature `tokio`),
+    /// (`Driver::run_async`, feature `tokio`),
     /// or enter a multi-thread runtime around the run.
     ///
     /// The borrow rule holds as for every wait: a future that borrows the

@@ -218,7 +218,9 @@ impl<T> fmt::Display for TrySendError<T> {
 
 impl<T> std::error::Error for TrySendError<T> {}
 
-/// The receiver is gone: the message was not sent and is given back.
+/// The receiver is gone (or, for a
+/// [`RemoteSender`](crate::driver::RemoteSender), its whole driver): the
+/// message was not sent and is given back.
 #[derive(PartialEq, Eq)]
 pub struct SendError<T>(pub T);
 
@@ -230,7 +232,7 @@ impl<T> fmt::Debug for SendError<T> {
 
 impl<T> fmt::Display for SendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the channel's receiver is gone; the message was not sent")
+        f.write_str("the channel's receiver (or its driver) is gone; the message was not sent")
     }
 }
 
@@ -417,7 +419,7 @@ impl<T> Receiver<T> {
 
     /// The next message, awaited from async code on the driver's thread
     /// (for example a tokio `LocalSet` that also runs the driver, see
-    /// [`Driver::run_async`](crate::driver::Driver::run_async)); `None`
+    /// `Driver::run_async` (feature `tokio`)); `None`
     /// once every sender is gone and the channel is empty. A task waits
     /// with [`Task::recv`](crate::driver::Task::recv) instead: this future
     /// does nothing unless an executor polls it.

@@ -175,7 +175,7 @@ impl Source for EventWait<'_> {
         self.event.inner.state.borrow_mut().1.push(waiter);
         if self.event.inner.remote.get() {
             self.outside = true;
-            cx.shared().reactor.borrow_mut().io_waits += 1;
+            cx.begin_outside_wait();
         }
     }
 
@@ -184,8 +184,7 @@ impl Source for EventWait<'_> {
             self.event.inner.state.borrow_mut().1.retain(|w| *w != last);
         }
         if std::mem::take(&mut self.outside) {
-            let mut reactor = cx.shared().reactor.borrow_mut();
-            reactor.io_waits = reactor.io_waits.saturating_sub(1);
+            cx.end_outside_wait();
         }
     }
 

@@ -151,7 +151,7 @@ impl<F: Future + Unpin> Source for FutureWait<F> {
             cx.handle().wake(waiter);
         } else {
             self.waiting = true;
-            cx.shared().reactor.borrow_mut().io_waits += 1;
+            cx.begin_outside_wait();
         }
     }
 
@@ -160,8 +160,7 @@ impl<F: Future + Unpin> Source for FutureWait<F> {
             wake.state().waiter = None;
         }
         if std::mem::take(&mut self.waiting) {
-            let mut reactor = cx.shared().reactor.borrow_mut();
-            reactor.io_waits = reactor.io_waits.saturating_sub(1);
+            cx.end_outside_wait();
         }
     }
 

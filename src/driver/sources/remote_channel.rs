@@ -347,15 +347,14 @@ impl<T> Source for RemoteRecv<'_, T> {
             cx.handle().wake(waiter);
         } else {
             self.waiting = true;
-            cx.shared().reactor.borrow_mut().io_waits += 1;
+            cx.begin_outside_wait();
         }
     }
 
     fn unregister(&mut self, cx: &mut Context<'_>) {
         self.rx.chan.state().recv_waiter = None;
         if std::mem::take(&mut self.waiting) {
-            let mut reactor = cx.shared().reactor.borrow_mut();
-            reactor.io_waits = reactor.io_waits.saturating_sub(1);
+            cx.end_outside_wait();
         }
     }
 
