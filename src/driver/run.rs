@@ -38,12 +38,6 @@ enum Stop<'f, S> {
     Task(CoroutineId),
     /// The predicate holds.
     State(&'f mut dyn FnMut(&mut S) -> bool),
-    /// Nothing is ready, or this many more steps were taken (a run inside
-    /// another runtime, which must hand the thread back now and then).
-    /// Last, so that the variants that never stop early stay together
-    /// (one compare in `stop_met`, which runs after every step).
-    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    Steps(u32),
 }
 
 /// How a run ended, when it did not deadlock.
@@ -222,13 +216,7 @@ impl<S: 'static> Driver<S> {
     fn stop_met(&mut self, stop: &mut Stop<'_, S>, ended_seen: &mut u64) -> bool {
         match stop {
             Stop::Idle | Stop::AllDone | Stop::Deadline(_) => false,
-            Stop::Steps(left) => {
-                if *left == 0 {
-                    return true;
-                }
-                *left -= 1;
-                false
-            }
+
             Stop::Task(id) => {
                 let shared = self.handle.shared();
                 let ended = shared.ended.get();
@@ -261,13 +249,48 @@ impl<S: 'static> Driver<S> {
         core.is_some_and(|core| core.take_stop())
     }
 
-    /// Runs at most `steps` task steps, or until nothing is ready; for a
-    /// run inside another runtime.
+    /// Runs rounds until nothing is ready, or until about `steps` task steps
+    /// were taken; for a run inside another runtime, which must hand the
+    /// thread back now and then. The rounds are those of the run loop
+    /// (remote inbox, I/O events, due timers, then the tasks ready at the
+    /// start of the round), written apart from it so that the budget costs
+    /// the run loop nothing.
     #[cfg(feature = "tokio")]
     pub(crate) fn run_steps(&mut self, steps: u32) -> Ended {
-        match self.drive(Stop::Steps(steps)) {
-            Ok(ended) => ended,
-            Err(_) => unreachable!("a run of some steps cannot deadlock"),
+        let idle = Stop::Idle;
+        if self.take_stop(&idle) {
+            return Ended::Stopped;
+        }
+        let mut left = steps;
+        loop {
+            let ready_now = {
+                let mut reactor = self.handle.shared().reactor.borrow_mut();
+                if reactor.remote_notified() {
+                    drop(reactor);
+                    if self.take_remote(&idle) {
+                        return Ended::Stopped;
+                    }
+                    reactor = self.handle.shared().reactor.borrow_mut();
+                }
+                if reactor.has_sockets() {
+                    reactor.poll_io(Some(Duration::ZERO));
+                }
+                if reactor.has_timers() {
+                    let now = reactor.now();
+                    reactor.fire_due(now);
+                }
+                reactor.ready_len()
+            };
+            if ready_now == 0 {
+                return Ended::Met;
+            }
+            for _ in 0..ready_now {
+                self.step();
+            }
+            left = left.saturating_sub(ready_now.try_into().unwrap_or(u32::MAX));
+            if left == 0 {
+                return Ended::Met;
+            }
         }
     }
 
@@ -366,7 +389,7 @@ impl<S: 'static> Driver<S> {
                 )
             };
             match stop {
-                Stop::Idle | Stop::Steps(_) => return Ok(Ended::Met),
+                Stop::Idle => return Ok(Ended::Met),
                 Stop::AllDone if live == 0 => return Ok(Ended::Met),
                 Stop::Deadline(deadline) => {
                     let target = match next {
