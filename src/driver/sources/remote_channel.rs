@@ -13,8 +13,6 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
-use std::rc::Rc;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Poll;
 
@@ -23,6 +21,7 @@ use crate::driver::handle::DriverHandle;
 use crate::driver::reactor::{RemoteCore, Waiter, wake_from_anywhere};
 use crate::driver::report::WaitOn;
 use crate::driver::source::{Context, Source};
+use crate::thread_bound::ThreadBound;
 
 impl DriverHandle {
     /// A new channel fed from other threads: the [`RemoteSender`] is
@@ -85,7 +84,7 @@ impl DriverHandle {
             },
             RemoteReceiver {
                 chan,
-                _local: PhantomData,
+                _local: ThreadBound::new(),
             },
         )
     }
@@ -204,7 +203,7 @@ impl<T> fmt::Debug for RemoteSender<T> {
 pub struct RemoteReceiver<T> {
     chan: Arc<RemoteChan<T>>,
     /// Its waits name tasks of its own driver: it stays on that thread.
-    _local: PhantomData<Rc<()>>,
+    _local: ThreadBound,
 }
 
 impl<T> RemoteReceiver<T> {
