@@ -70,7 +70,8 @@ fn main() {
                 .wait_future(client.get_multiplexed_async_connection())?
                 .unwrap();
             for item in ITEMS {
-                let set = redis::cmd("SET").arg(format!("stock:{item}")).arg(100);
+                let mut set = redis::cmd("SET");
+                set.arg(format!("stock:{item}")).arg(100);
                 let () = t.wait_future(set.query_async(&mut con))?.unwrap();
             }
             open.set();
@@ -89,7 +90,8 @@ fn main() {
                 t.wait_event(&open)?;
                 for order in 0..ORDERS {
                     let item = ITEMS[(clerk + order) % ITEMS.len()];
-                    let decr = redis::cmd("DECR").arg(format!("stock:{item}"));
+                    let mut decr = redis::cmd("DECR");
+                    decr.arg(format!("stock:{item}"));
                     // A wait: no borrow of the state may live across it.
                     let left: i64 = t.wait_future(decr.query_async(&mut con))?.unwrap();
                     // Between two waits the state is this task's alone.
@@ -123,7 +125,8 @@ fn main() {
                 .wait_future(client.get_multiplexed_async_connection())?
                 .unwrap();
             let keys: Vec<String> = ITEMS.iter().map(|i| format!("stock:{i}")).collect();
-            let get = redis::cmd("MGET").arg(&keys);
+            let mut get = redis::cmd("MGET");
+            get.arg(&keys);
             Ok(t.wait_future(get.query_async(&mut con))?.unwrap())
         })
         .unwrap();
