@@ -156,7 +156,10 @@ fn tokio_peer(busy: bool) -> Peer {
 
 fn remote(c: &mut Criterion) {
     let mut group = c.benchmark_group("remote_latency");
-    for (name, peer) in [("coshare", coshare_peer(false)), ("tokio", tokio_peer(false))] {
+    for (name, peer) in [
+        ("coshare", coshare_peer(false)),
+        ("tokio", tokio_peer(false)),
+    ] {
         group.bench_function(name, |b| b.iter(|| peer.round_trip(black_box(1))));
     }
     group.finish();
@@ -190,7 +193,9 @@ fn awaits(iters: u64, inline: bool) -> Duration {
 
 fn future(c: &mut Criterion) {
     let mut group = c.benchmark_group("future");
-    group.bench_function("wait_future", |b| b.iter_custom(|iters| awaits(iters, false)));
+    group.bench_function("wait_future", |b| {
+        b.iter_custom(|iters| awaits(iters, false))
+    });
     group.bench_function("inline", |b| b.iter_custom(|iters| awaits(iters, true)));
     group.finish();
 }

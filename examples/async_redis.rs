@@ -157,8 +157,14 @@ fn main() {
         "{CLERKS} clerks took {} orders over their own connections",
         shop.orders_done
     );
-    println!("left in redis:      {}", list(&mut in_redis.iter().copied()));
-    println!("the shared state:   {}", list(&mut shop.stock.values().copied()));
+    println!(
+        "left in redis:      {}",
+        list(&mut in_redis.iter().copied())
+    );
+    println!(
+        "the shared state:   {}",
+        list(&mut shop.stock.values().copied())
+    );
     println!(
         "the ticker ran meanwhile: {}",
         if shop.ticks > 0 { "yes" } else { "no" }
