@@ -126,7 +126,7 @@ pub fn join<R>(handle: &mut JoinHandle<R>) -> JoinWait<'_, R> {
 /// let h = driver
 ///     .spawn(|t: &mut Task<()>| -> Eff<Yields, &'static str> {
 ///         Ok(select!(t, {
-///             never = wait::future(std::future::pending::<u32>()) => match never {},
+///             never = wait::future(std::future::pending::<std::convert::Infallible>()) => match never {},
 ///             () = wait::sleep(Duration::from_millis(5)) => "timed out",
 ///         }))
 ///     })

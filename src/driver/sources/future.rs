@@ -19,6 +19,7 @@
 //! ready directly (see `reactor/mod.rs`). A waker that outlives its driver
 //! does nothing when woken.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -47,6 +48,34 @@ impl FutureWake {
         // Nothing panics under this lock.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// A record for a wait of the driver behind `cx`: the one a finished
+    /// wait of this thread left, if it is that driver's, or a new one.
+    fn for_driver(cx: &Context<'_>) -> Arc<FutureWake> {
+        let core = cx
+            .shared()
+            .reactor
+            .borrow()
+            .remote
+            .as_ref()
+            .map(|core| core.id);
+        if let Some(spare) = SPARE.with(Cell::take) {
+            if Some(spare.core.id) == core {
+                return spare;
+            }
+        }
+        Arc::new(FutureWake {
+            core: cx.handle().shared().remote(),
+            state: Mutex::new(WakeState::default()),
+        })
+    }
+}
+
+thread_local! {
+    /// The record of the last finished wait whose waker nobody kept: the
+    /// next wait on a future reuses it, so that awaiting a future that is
+    /// ready at once allocates nothing.
+    static SPARE: Cell<Option<Arc<FutureWake>>> = const { Cell::new(None) };
 }
 
 impl Wake for FutureWake {
@@ -103,8 +132,26 @@ impl<F: Future + Unpin> FutureWait<F> {
     }
 
     /// The future, if it has not completed.
-    pub fn into_future(self) -> Option<F> {
-        self.future
+    pub fn into_future(mut self) -> Option<F> {
+        self.future.take()
+    }
+}
+
+impl<F> Drop for FutureWait<F> {
+    /// Keeps the wait's record for the next wait of this thread, if no
+    /// waker of it is left anywhere (the future, if it kept one, is still
+    /// alive here, so its record is not reused).
+    fn drop(&mut self) {
+        self.waker = None;
+        if let Some(mut wake) = self.wake.take() {
+            if let Some(record) = Arc::get_mut(&mut wake) {
+                *record
+                    .state
+                    .get_mut()
+                    .unwrap_or_else(PoisonError::into_inner) = WakeState::default();
+                let _ = SPARE.try_with(|spare| spare.set(Some(wake)));
+            }
+        }
     }
 }
 
@@ -119,10 +166,7 @@ impl<F: Future + Unpin> Source for FutureWait<F> {
                 waker
             }
             _ => {
-                let wake = Arc::new(FutureWake {
-                    core: cx.handle().shared().remote(),
-                    state: Mutex::new(WakeState::default()),
-                });
+                let wake = FutureWake::for_driver(cx);
                 self.wake = Some(Arc::clone(&wake));
                 self.waker.insert(std::task::Waker::from(wake))
             }
