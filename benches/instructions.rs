@@ -58,8 +58,8 @@ const BASELINE: &[(&str, u64)] = &[
     ("plain_update", 110_010),
     ("with_state", 120_010),
     ("part_access", 120_010),
-    ("driver_pingpong", 5_612_501),
-    ("thread_ring", 2_736_313),
+    ("driver_pingpong", 5_652_627),
+    ("thread_ring", 2_768_043),
 ];
 
 /// The configuration of benchmark `name`: a hard limit 3% above its

@@ -207,7 +207,7 @@ impl<R> JoinHandle<R> {
 ///     .unwrap();
 /// let answer = local.block_on(&rt, async move {
 ///     let waiting = tokio::task::spawn_local(h); // async code awaits the task
-///     driver.run_async().await.unwrap();
+///     driver.run_async().await;
 ///     waiting.await.unwrap()
 /// });
 /// assert_eq!(answer.unwrap(), 7);
