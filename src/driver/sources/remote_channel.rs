@@ -4,7 +4,8 @@
 //!
 //! The buffer sits behind a mutex shared by both ends. A send pushes the
 //! message and, if the receiving task waits, wakes it through the
-//! driver's remote core (see `reactor/remote.rs` for the protocol that
+//! driver's remote core; the receiver takes the whole buffer at once (the
+//! two trade places) and hands its messages out without the lock (see `reactor/remote.rs` for the protocol that
 //! makes an idle driver wake at once and never loses the wake). The
 //! receiver's registration looks at the buffer under the same lock, so a
 //! message that arrives between a poll that found nothing and the
@@ -84,6 +85,7 @@ impl DriverHandle {
             },
             RemoteReceiver {
                 chan,
+                taken: VecDeque::new(),
                 _local: ThreadBound::new(),
             },
         )
@@ -202,6 +204,9 @@ impl<T> fmt::Debug for RemoteSender<T> {
 /// thread with [`recv_async`](RemoteReceiver::recv_async).
 pub struct RemoteReceiver<T> {
     chan: Arc<RemoteChan<T>>,
+    /// Messages taken from the shared buffer in one go and not received
+    /// yet: the receiver locks once per batch, not once per message.
+    taken: VecDeque<T>,
     /// Its waits name tasks of its own driver: it stays on that thread.
     _local: ThreadBound,
 }
@@ -209,8 +214,14 @@ pub struct RemoteReceiver<T> {
 impl<T> RemoteReceiver<T> {
     /// Takes the next message without waiting.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        if let Some(msg) = self.taken.pop_front() {
+            return Ok(msg);
+        }
         let mut st = self.chan.state();
-        match st.buf.pop_front() {
+        // Everything that is there, in one go (the two buffers trade
+        // places, so neither side allocates in the steady state).
+        std::mem::swap(&mut st.buf, &mut self.taken);
+        match self.taken.pop_front() {
             Some(msg) => Ok(msg),
             None if st.senders == 0 => Err(TryRecvError::Closed),
             None => Err(TryRecvError::Empty),
@@ -219,7 +230,7 @@ impl<T> RemoteReceiver<T> {
 
     /// Messages waiting in the channel.
     pub fn len(&self) -> usize {
-        self.chan.state().buf.len()
+        self.taken.len() + self.chan.state().buf.len()
     }
 
     /// Whether no message waits in the channel.
@@ -240,8 +251,12 @@ impl<T> RemoteReceiver<T> {
     /// Polls for the next message from async code on the driver's thread:
     /// as [`Receiver::poll_recv`](super::channel::Receiver::poll_recv).
     pub fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<T>> {
+        if let Some(msg) = self.taken.pop_front() {
+            return Poll::Ready(Some(msg));
+        }
         let mut st = self.chan.state();
-        match st.buf.pop_front() {
+        std::mem::swap(&mut st.buf, &mut self.taken);
+        match self.taken.pop_front() {
             Some(msg) => Poll::Ready(Some(msg)),
             None if st.senders == 0 => Poll::Ready(None),
             None => {
@@ -259,6 +274,8 @@ impl<T> RemoteReceiver<T> {
 }
 
 impl<T> Drop for RemoteReceiver<T> {
+    /// Closes the channel for the senders; the undelivered messages (in
+    /// `taken` too) are dropped with it.
     fn drop(&mut self) {
         let buffered = {
             let mut st = self.chan.state();
@@ -335,7 +352,7 @@ impl<T> Source for RemoteRecv<'_, T> {
     fn register(&mut self, cx: &mut Context<'_>, waiter: Waiter) {
         let ready = {
             let mut st = self.rx.chan.state();
-            let ready = !st.buf.is_empty() || st.senders == 0;
+            let ready = !self.rx.taken.is_empty() || !st.buf.is_empty() || st.senders == 0;
             if !ready {
                 st.recv_waiter = Some(waiter);
             }
