@@ -190,11 +190,12 @@ pub use run::Driver;
 pub use signal_hook::consts::signal;
 pub use source::{Context, Source};
 pub use sources::channel::{
-    Receive, Receiver, Recv, RecvError, SendError, SendWait, Sender, TryRecvError, TrySendError,
+    Receiver, Recv, RecvError, SendError, SendWait, Sender, TryRecvError, TrySendError,
 };
 pub use sources::event::{Event, EventWait, RemoteEvent};
 pub use sources::future::{Blocking, FutureWait};
 pub use sources::notify::{Notified, Notify};
+pub use sources::receive::Receive;
 pub use sources::remote_channel::{RemoteReceiver, RemoteRecv, RemoteSender};
 pub use sources::time::{Interval, Sleep, Tick};
 pub use task::Task;

@@ -45,10 +45,11 @@ use super::net::{
     SendTo, SignalWait, Signals, StreamSocket, TcpStream, UnixStream, WriteSome,
 };
 use super::reactor::Instant;
-use super::sources::channel::{Receive, SendWait, Sender};
+use super::sources::channel::{SendWait, Sender};
 use super::sources::event::{Event, EventWait};
 use super::sources::future::{Blocking, FutureWait};
 use super::sources::notify::{Notified, Notify};
+use super::sources::receive::Receive;
 use super::sources::time::{Interval, Sleep, Tick};
 
 /// The next message of `rx` (a [`Receiver`](super::Receiver) or a

@@ -7,5 +7,6 @@ pub(crate) mod channel;
 pub(crate) mod event;
 pub(crate) mod future;
 pub(crate) mod notify;
+pub(crate) mod receive;
 pub(crate) mod remote_channel;
 pub(crate) mod time;

@@ -17,7 +17,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Poll;
 
-use super::channel::{Receive, RecvError, SendError, TryRecvError, sealed};
+use super::channel::{RecvError, SendError, TryRecvError};
+use super::receive::{Receive, sealed};
 use crate::driver::handle::DriverHandle;
 use crate::driver::reactor::{RemoteCore, Waiter, wake_from_anywhere};
 use crate::driver::report::WaitOn;
@@ -210,6 +211,10 @@ pub struct RemoteReceiver<T> {
     /// Its waits name tasks of its own driver: it stays on that thread.
     _local: ThreadBound,
 }
+
+/// The messages it holds are never pinned: moving the receiver moves
+/// nothing that was.
+impl<T> Unpin for RemoteReceiver<T> {}
 
 impl<T> RemoteReceiver<T> {
     /// Takes the next message without waiting.
