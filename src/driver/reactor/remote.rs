@@ -46,7 +46,11 @@
 //!    not block: it goes round and takes the inbox.
 //! 3. Otherwise (I) < (L) < (W) < (Q), so (Q) reads `idle == true` and the
 //!    pusher signals. The signal is persistent, so the block returns, at
-//!    once or when the signal comes; the driver then goes round.
+//!    once or when the signal comes; the driver then goes round. (If that
+//!    block had already returned for another reason and the driver cleared
+//!    `idle`, (Q) may read `false` and not signal; but the driver then
+//!    blocks again only after a new (I) and (L), and (W) precedes that
+//!    (L) in the single order, so the new (L) reads `true`: case 2.)
 //! 4. Going round, the driver sees `notified` and runs (D), a swap that
 //!    reads `true` from (W) or a later swap of the same flag: (W) happens
 //!    before (D), so the push (released by the inbox lock before (W)) is
