@@ -78,6 +78,7 @@ impl<S: 'static> Task<'_, S> {
     /// Waits until `source` fires and returns its output: the one loop
     /// behind every waiting method (see [`Source`] for the protocol). A
     /// source that is ready at once costs one poll, inlined into the caller.
+    /// (A `Future` is awaited with [`wait_future`](Task::wait_future).)
     #[inline(always)]
     pub fn wait<Src: Source>(&mut self, mut source: Src) -> Eff<Yields, Src::Output> {
         match source.poll(&mut Context::new(self.handle)) {

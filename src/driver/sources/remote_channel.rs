@@ -2,19 +2,25 @@
 //! thread sends on without waiting, and [`RemoteReceiver`], which a task
 //! of the driver waits on like any [`Receiver`](super::channel::Receiver).
 //!
-//! The buffer sits behind a mutex shared by both ends. A send pushes the
-//! message and, if the receiving task waits, wakes it through the
-//! driver's remote core; the receiver takes the whole buffer at once (the
-//! two trade places) and hands its messages out without the lock (see `reactor/remote.rs` for the protocol that
-//! makes an idle driver wake at once and never loses the wake). The
-//! receiver's registration looks at the buffer under the same lock, so a
-//! message that arrives between a poll that found nothing and the
-//! registration wakes the task at once.
+//! The messages go through a lock-free queue, so a sender never holds a
+//! lock the driver could wait for (a sender preempted in the middle of a
+//! send stalls nobody). A send pushes the message and, if the receiver is
+//! watched (a task waits on it, or async code awaits it), wakes the
+//! watcher through the driver's remote core (see `reactor/remote.rs` for
+//! the protocol that makes an idle driver wake at once and never loses
+//! the wake). Between the two sides it is the usual pair of fences: the
+//! sender pushes, then looks at `waiting`; the receiver sets `waiting`,
+//! then looks at the queue; with a sequentially consistent fence between
+//! each write and read, at least one of them sees the other, so a message
+//! that arrives between a poll that found nothing and the registration
+//! wakes the task at once.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use concurrent_queue::ConcurrentQueue;
 use std::task::Poll;
 
 use super::channel::{RecvError, SendError, TryRecvError};
@@ -72,13 +78,10 @@ impl DriverHandle {
         let chan = Arc::new(RemoteChan {
             id,
             core,
-            state: Mutex::new(ChanState {
-                buf: VecDeque::new(),
-                senders: 1,
-                receiver_alive: true,
-                recv_waiter: None,
-                async_waker: None,
-            }),
+            queue: ConcurrentQueue::unbounded(),
+            senders: AtomicUsize::new(1),
+            waiting: AtomicBool::new(false),
+            wait: Mutex::new(Wait::default()),
         });
         (
             RemoteSender {
@@ -86,7 +89,6 @@ impl DriverHandle {
             },
             RemoteReceiver {
                 chan,
-                taken: VecDeque::new(),
                 _local: ThreadBound::new(),
             },
         )
@@ -96,35 +98,77 @@ impl DriverHandle {
 struct RemoteChan<T> {
     id: u64,
     core: Arc<RemoteCore>,
-    state: Mutex<ChanState<T>>,
+    /// The messages: lock-free, so that neither side waits for the other.
+    queue: ConcurrentQueue<T>,
+    senders: AtomicUsize,
+    /// Something waits on the receiver (a task's wait or async code):
+    /// senders look here after each push.
+    waiting: AtomicBool,
+    /// Who waits, taken by the send that wakes it.
+    wait: Mutex<Wait>,
 }
 
-struct ChanState<T> {
-    buf: VecDeque<T>,
-    senders: usize,
-    receiver_alive: bool,
-    /// The receiving task's current wait, if it waits.
-    recv_waiter: Option<Waiter>,
-    /// Async code awaiting the receiver, if any.
-    async_waker: Option<std::task::Waker>,
+#[derive(Default)]
+struct Wait {
+    /// The receiving task's current wait.
+    waiter: Option<Waiter>,
+    /// Async code awaiting the receiver.
+    waker: Option<std::task::Waker>,
 }
 
 impl<T> RemoteChan<T> {
-    /// The state. No code of the crate panics while holding the lock, and
-    /// a user's `Drop` never runs under it, so poisoning is ignored.
-    fn state(&self) -> MutexGuard<'_, ChanState<T>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Who waits. No code of the crate panics while holding the lock, so
+    /// poisoning is ignored.
+    fn wait(&self) -> MutexGuard<'_, Wait> {
+        self.wait.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Wakes whoever waits on the receiver: taken under the lock, woken
-    /// after it.
-    fn wake_receiver(&self, waiter: Option<Waiter>, waker: Option<std::task::Waker>) {
+    /// After a push or the last sender's drop: wakes whoever waits on the
+    /// receiver. The fence pairs with the one in [`RemoteChan::watch`]:
+    /// either this side sees `waiting`, or the receiver's look at the
+    /// queue after it set `waiting` sees the message (or the close).
+    fn wake_receiver(&self) {
+        fence(Ordering::SeqCst);
+        if !self.waiting.load(Ordering::Relaxed) {
+            return;
+        }
+        let (waiter, waker) = {
+            let mut wait = self.wait();
+            self.waiting.store(false, Ordering::Relaxed);
+            (wait.waiter.take(), wait.waker.take())
+        };
         if let Some(waiter) = waiter {
             wake_from_anywhere(&self.core, waiter);
         }
         if let Some(waker) = waker {
             waker.wake();
         }
+    }
+
+    /// Records who waits, then looks at the queue again: `true` if a
+    /// message (or the close) is there already, and the caller must not
+    /// wait for a wake.
+    fn watch(&self, record: impl FnOnce(&mut Wait)) -> bool {
+        {
+            let mut wait = self.wait();
+            record(&mut wait);
+            self.waiting.store(true, Ordering::Relaxed);
+        }
+        fence(Ordering::SeqCst);
+        !self.queue.is_empty() || self.senders.load(Ordering::Acquire) == 0
+    }
+
+    /// The next message, or why there is none.
+    fn pop(&self) -> Result<T, TryRecvError> {
+        if let Ok(msg) = self.queue.pop() {
+            return Ok(msg);
+        }
+        if self.senders.load(Ordering::Acquire) == 0 {
+            // Every push of the last sender happened before its drop: one
+            // more look sees them all.
+            return self.queue.pop().map_err(|_| TryRecvError::Closed);
+        }
+        Err(TryRecvError::Empty)
     }
 }
 
@@ -136,29 +180,27 @@ pub struct RemoteSender<T> {
 }
 
 impl<T> RemoteSender<T> {
-    /// Sends without waiting (the channel is unbounded) and wakes the
-    /// receiving task if it waits. `Err(SendError(msg))` gives the message
-    /// back if the receiver or the whole driver is gone.
+    /// Sends without waiting (the channel is unbounded, and lock-free) and
+    /// wakes the receiving task if it waits. `Err(SendError(msg))` gives
+    /// the message back if the receiver or the whole driver is gone.
     ///
     /// A send that races with the driver's drop may be accepted just before
     /// the drop and then dropped with the channel, as with any channel
     /// whose receiver goes away.
     pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
-        let (waiter, waker) = {
-            let mut st = self.chan.state();
-            if !st.receiver_alive || self.chan.core.is_closed() {
-                return Err(SendError(msg));
-            }
-            st.buf.push_back(msg);
-            (st.recv_waiter.take(), st.async_waker.take())
-        };
-        self.chan.wake_receiver(waiter, waker);
+        if self.chan.core.is_closed() {
+            return Err(SendError(msg));
+        }
+        if let Err(closed) = self.chan.queue.push(msg) {
+            return Err(SendError(closed.into_inner()));
+        }
+        self.chan.wake_receiver();
         Ok(())
     }
 
     /// Whether the receiver, or the driver, is gone.
     pub fn is_closed(&self) -> bool {
-        !self.chan.state().receiver_alive || self.chan.core.is_closed()
+        self.chan.queue.is_closed() || self.chan.core.is_closed()
     }
 
     /// The channel's id, as shown in [`WaitOn`].
@@ -169,7 +211,7 @@ impl<T> RemoteSender<T> {
 
 impl<T> Clone for RemoteSender<T> {
     fn clone(&self) -> Self {
-        self.chan.state().senders += 1;
+        self.chan.senders.fetch_add(1, Ordering::Relaxed);
         RemoteSender {
             chan: Arc::clone(&self.chan),
         }
@@ -178,16 +220,10 @@ impl<T> Clone for RemoteSender<T> {
 
 impl<T> Drop for RemoteSender<T> {
     fn drop(&mut self) {
-        let (waiter, waker) = {
-            let mut st = self.chan.state();
-            st.senders -= 1;
-            if st.senders > 0 {
-                return;
-            }
+        if self.chan.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
             // The receiver may wait for a message that will never come.
-            (st.recv_waiter.take(), st.async_waker.take())
-        };
-        self.chan.wake_receiver(waiter, waker);
+            self.chan.wake_receiver();
+        }
     }
 }
 
@@ -205,9 +241,6 @@ impl<T> fmt::Debug for RemoteSender<T> {
 /// thread with [`recv_async`](RemoteReceiver::recv_async).
 pub struct RemoteReceiver<T> {
     chan: Arc<RemoteChan<T>>,
-    /// Messages taken from the shared buffer in one go and not received
-    /// yet: the receiver locks once per batch, not once per message.
-    taken: VecDeque<T>,
     /// Its waits name tasks of its own driver: it stays on that thread.
     _local: ThreadBound,
 }
@@ -219,33 +252,22 @@ impl<T> Unpin for RemoteReceiver<T> {}
 impl<T> RemoteReceiver<T> {
     /// Takes the next message without waiting.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        if let Some(msg) = self.taken.pop_front() {
-            return Ok(msg);
-        }
-        let mut st = self.chan.state();
-        // Everything that is there, in one go (the two buffers trade
-        // places, so neither side allocates in the steady state).
-        std::mem::swap(&mut st.buf, &mut self.taken);
-        match self.taken.pop_front() {
-            Some(msg) => Ok(msg),
-            None if st.senders == 0 => Err(TryRecvError::Closed),
-            None => Err(TryRecvError::Empty),
-        }
+        self.chan.pop()
     }
 
     /// Messages waiting in the channel.
     pub fn len(&self) -> usize {
-        self.taken.len() + self.chan.state().buf.len()
+        self.chan.queue.len()
     }
 
     /// Whether no message waits in the channel.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.chan.queue.is_empty()
     }
 
     /// Whether every sender is gone (messages may still be waiting).
     pub fn is_closed(&self) -> bool {
-        self.chan.state().senders == 0
+        self.chan.senders.load(Ordering::Acquire) == 0
     }
 
     /// The channel's id, as shown in [`WaitOn`].
@@ -256,19 +278,19 @@ impl<T> RemoteReceiver<T> {
     /// Polls for the next message from async code on the driver's thread:
     /// as [`Receiver::poll_recv`](super::channel::Receiver::poll_recv).
     pub fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<T>> {
-        if let Some(msg) = self.taken.pop_front() {
-            return Poll::Ready(Some(msg));
+        match self.chan.pop() {
+            Ok(msg) => return Poll::Ready(Some(msg)),
+            Err(TryRecvError::Closed) => return Poll::Ready(None),
+            Err(TryRecvError::Empty) => {}
         }
-        let mut st = self.chan.state();
-        std::mem::swap(&mut st.buf, &mut self.taken);
-        match self.taken.pop_front() {
-            Some(msg) => Poll::Ready(Some(msg)),
-            None if st.senders == 0 => Poll::Ready(None),
-            None => {
-                st.async_waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
+        if self
+            .chan
+            .watch(|wait| wait.waker = Some(cx.waker().clone()))
+        {
+            // It came meanwhile: poll again.
+            cx.waker().wake_by_ref();
         }
+        Poll::Pending
     }
 
     /// The next message, awaited from async code on the driver's thread;
@@ -279,16 +301,11 @@ impl<T> RemoteReceiver<T> {
 }
 
 impl<T> Drop for RemoteReceiver<T> {
-    /// Closes the channel for the senders; the undelivered messages (in
-    /// `taken` too) are dropped with it.
+    /// Closes the channel: later sends give their message back; the
+    /// undelivered messages are dropped here.
     fn drop(&mut self) {
-        let buffered = {
-            let mut st = self.chan.state();
-            st.receiver_alive = false;
-            std::mem::take(&mut st.buf)
-        };
-        // Undelivered messages are dropped outside the lock.
-        drop(buffered);
+        self.chan.queue.close();
+        while self.chan.queue.pop().is_ok() {}
     }
 }
 
@@ -355,25 +372,21 @@ impl<T> Source for RemoteRecv<'_, T> {
     }
 
     fn register(&mut self, cx: &mut Context<'_>, waiter: Waiter) {
-        let ready = {
-            let mut st = self.rx.chan.state();
-            let ready = !self.rx.taken.is_empty() || !st.buf.is_empty() || st.senders == 0;
-            if !ready {
-                st.recv_waiter = Some(waiter);
-            }
-            ready
-        };
-        if ready {
+        if self.rx.chan.watch(|wait| wait.waiter = Some(waiter)) {
             // A message (or the close) came since the poll.
             cx.handle().wake(waiter);
-        } else {
-            self.waiting = true;
-            cx.begin_outside_wait();
         }
+        self.waiting = true;
+        cx.begin_outside_wait();
     }
 
     fn unregister(&mut self, cx: &mut Context<'_>) {
-        self.rx.chan.state().recv_waiter = None;
+        {
+            let mut wait = self.rx.chan.wait();
+            wait.waiter = None;
+            let still = wait.waker.is_some();
+            self.rx.chan.waiting.store(still, Ordering::Relaxed);
+        }
         if std::mem::take(&mut self.waiting) {
             cx.end_outside_wait();
         }
