@@ -3,10 +3,13 @@
 //! bookkeeping.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::future::Future;
 use std::panic;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::Poll;
 
 use super::handle::DriverHandle;
 use super::reactor::control::Control;
@@ -98,21 +101,31 @@ pub(crate) enum JoinState<R> {
 pub(crate) struct JoinCell<R> {
     pub(crate) control: Control,
     pub(crate) outcome: RefCell<JoinState<R>>,
+    /// Async code awaiting the handle, if any.
+    waker: Cell<Option<std::task::Waker>>,
 }
 
 impl<R> Finish for JoinCell<R> {
     fn panicked(&self, payload: Option<Box<dyn Any + Send>>) {
-        let mut outcome = self.outcome.borrow_mut();
-        if matches!(*outcome, JoinState::Running) {
+        {
+            let mut outcome = self.outcome.borrow_mut();
+            if !matches!(*outcome, JoinState::Running) {
+                return;
+            }
             *outcome = JoinState::Panicked(payload);
         }
+        self.wake_async();
     }
 
     fn cancelled(&self) {
-        let mut outcome = self.outcome.borrow_mut();
-        if matches!(*outcome, JoinState::Running) {
+        {
+            let mut outcome = self.outcome.borrow_mut();
+            if !matches!(*outcome, JoinState::Running) {
+                return;
+            }
             *outcome = JoinState::Cancelled;
         }
+        self.wake_async();
     }
 
     fn request_abort(&self) -> bool {
@@ -125,12 +138,21 @@ impl<R> JoinCell<R> {
         JoinCell {
             control: Control::new(),
             outcome: RefCell::new(JoinState::Running),
+            waker: Cell::new(None),
         }
     }
 
     /// Records the value the task's body returned.
     pub(crate) fn returned(&self, value: R) {
         *self.outcome.borrow_mut() = JoinState::Returned(value);
+        self.wake_async();
+    }
+
+    /// Wakes async code awaiting the handle.
+    fn wake_async(&self) {
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
     }
 
     /// Records that the task, a scope's child, returned an error, which
@@ -380,6 +402,48 @@ impl<R> Drop for AbortOnDrop<R> {
 impl<R> fmt::Debug for AbortOnDrop<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("AbortOnDrop").field(&**self).finish()
+    }
+}
+
+/// Awaits the task's end from async code on the driver's thread, while
+/// something runs the driver: a tokio `LocalSet` or current-thread
+/// runtime that also runs `Driver::run_async` (feature `tokio`),
+/// say. The output is what [`Task::join`](super::Task::join) gives. (A
+/// task joins with `t.join(&mut handle)`, not by awaiting.)
+///
+/// ```
+/// # #[cfg(feature = "tokio")] {
+/// use coshare::driver::{Driver, Task};
+/// use coshare::{Eff, Yields};
+///
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+/// let local = tokio::task::LocalSet::new();
+/// let mut driver = Driver::new(());
+/// let h = driver
+///     .spawn(|t: &mut Task<()>| -> Eff<Yields, u32> {
+///         t.sleep(std::time::Duration::from_millis(1))?;
+///         Ok(7)
+///     })
+///     .unwrap();
+/// let answer = local.block_on(&rt, async move {
+///     let waiting = tokio::task::spawn_local(h); // async code awaits the task
+///     driver.run_async().await;
+///     waiting.await.unwrap()
+/// });
+/// assert_eq!(answer.unwrap(), 7);
+/// # }
+/// ```
+impl<R> Future for JoinHandle<R> {
+    type Output = Result<R, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        match self.cell.take() {
+            Some(result) => Poll::Ready(result),
+            None => {
+                self.cell.waker.set(Some(cx.waker().clone()));
+                Poll::Pending
+            }
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! The event driver: timers, channels, notifications, semaphores, joins
 //! and wait-for-any, task scopes and cancel scopes with deadlines, with a
 //! real or a virtual clock; with the `io` feature, TCP, UDP and Unix
-//! sockets and Unix signals.
+//! sockets and Unix signals; messages and wake-ups from other threads,
+//! futures, blocking work on a thread pool, and (feature `tokio`) a run
+//! inside tokio.
 //!
 //! A [`Driver`] owns a [`Stage`](crate::Stage) and runs its *tasks* on the main stack:
 //! it resumes each task until it waits, and wakes it when what it waits for
@@ -153,25 +155,53 @@
 //! carried out of another task's cancellation) was not cancelled: its
 //! joiner sees [`JoinError::Panicked`], with the core's message saying so.
 //!
+//! # Threads and futures
+//!
+//! A driver and everything that reaches its tasks stay on its thread.
+//! Other threads get in through a [`RemoteHandle`] (wake a wait, ask the
+//! driver to stop), the [`RemoteSender`]s of a
+//! [`remote_channel`](DriverHandle::remote_channel), and
+//! [`RemoteEvent`]s: all `Send + Sync`. They leave requests in the
+//! driver's inbox, which the run loop takes at the start of a round (one
+//! relaxed atomic load per round when it is empty), and wake a driver that
+//! is blocked in its poll or parked until a timer at once. The protocol
+//! between "the inbox is empty, block" and "a request arrived, wake",
+//! and why no wake-up can fall between the two, is written down in
+//! `reactor/remote.rs`.
+//!
+//! A task awaits any `Future` with [`Task::wait_future`] (or
+//! [`wait::future`] in a `select`), polled with a real `Send + Sync`
+//! `std::task::Waker`; [`Task::blocking`] runs a closure on a thread pool,
+//! and files and host names are read and looked up that way. With the
+//! `tokio` feature, `Driver::run_async` runs the driver inside a tokio
+//! runtime (see the `driver::tokio` module), and async code on its thread awaits a
+//! [`JoinHandle`] and a [`Receiver`].
+//!
 //! # The rooms of this module
 //!
 //! ```text
 //!   explore.rs (Explore: many schedules, shrinking)
+//!   tokio.rs (a run inside tokio)   assertions.rs (auto traits)
 //!   driver_scope.rs (Driver::scope, DriverScope)
 //!   run.rs (Driver, the run loop)   builder.rs   access.rs
 //!     observe.rs (slow steps, tracing spans)
 //!     task_io.rs (a task's socket and signal methods)
 //!     scope.rs (Task::scope, Scope)   cancel_scope.rs (timeout, deadline, shield, Elapsed)
+//!     task_async.rs (a task's futures, blocking work, files, host names)
 //!     task.rs (Task, the park loop, spawning)
 //!       interrupts.rs (what interrupts a wait besides the core's cancellation)
 //!       wait.rs (source constructors)   scope_shared.rs (a task scope's books, ScopeError)
-//!         join.rs (JoinHandle, AbortOnDrop, JoinWait)   join_all.rs (JoinAll, TryJoinAll)
+//!         join.rs (JoinHandle, AbortOnDrop, JoinWait; a JoinHandle is a Future)
+//!         join_all.rs (JoinAll, TryJoinAll)
 //!         net/ (sockets, signals; a connect's retry pauses with a Sleep)
-//!         sources/ (time, channel, notify, event, semaphore)
-//!           source.rs (the Source protocol)   handle.rs (DriverHandle, Waker)
+//!         sources/ (time, channel, remote channel, notify, event, semaphore,
+//!                   future and blocking work)
+//!           source.rs (the Source protocol)
+//!           handle.rs (DriverHandle, Waker, RemoteHandle)
 //!             timeline.rs (Timeline)
 //!             reactor/ (timers, ready queue, task table, interrupt control,
-//!                       poller, choice: explored and replayed schedules)
+//!                       poller, choice: explored and replayed schedules,
+//!                       remote: the inbox of other threads)
 //!               report.rs (WaitOn, TaskInfo, Deadlock)
 //!                 clock.rs (Instant, the real or virtual clock)
 //! ```
@@ -179,6 +209,7 @@
 //! Each file imports only from the rooms below it.
 
 mod access;
+mod assertions;
 mod builder;
 mod cancel_scope;
 mod clock;
@@ -200,16 +231,20 @@ mod select;
 mod source;
 mod sources;
 mod task;
+mod task_async;
 #[cfg(feature = "io")]
 mod task_io;
 mod timeline;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio;
 pub mod wait;
 
 pub use builder::DriverBuilder;
 pub use cancel_scope::Elapsed;
 pub use driver_scope::DriverScope;
 pub use explore::{Explore, Explored, FailedRun, run_checking};
-pub use handle::{DriverHandle, Waker};
+pub use handle::{DriverHandle, RemoteHandle, Waker};
 pub use join::{AbortOnDrop, JoinError, JoinHandle, JoinWait};
 pub use join_all::{JoinAll, TryJoinAll};
 #[cfg(feature = "io")]
@@ -221,7 +256,7 @@ pub use net::{
 };
 pub use observe::SlowStep;
 pub use reactor::choice::{Schedule, ScheduleParseError};
-pub use reactor::{Instant, Waiter};
+pub use reactor::{DriverGone, Instant, Waiter};
 pub use report::{Deadlock, TaskInfo, WaitOn};
 pub use run::Driver;
 pub use scope::Scope;
@@ -236,8 +271,11 @@ pub use source::{Context, Source};
 pub use sources::channel::{
     Receiver, Recv, RecvError, SendError, SendWait, Sender, TryRecvError, TrySendError,
 };
-pub use sources::event::{Event, EventWait};
+pub use sources::event::{Event, EventWait, RemoteEvent};
+pub use sources::future::{Blocking, FutureWait};
 pub use sources::notify::{Notified, Notify};
+pub use sources::receive::Receive;
+pub use sources::remote_channel::{RemoteReceiver, RemoteRecv, RemoteSender};
 pub use sources::semaphore::{Acquire, Permit, Semaphore};
 pub use sources::time::{Interval, Sleep, Tick};
 pub use task::Task;

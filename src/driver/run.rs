@@ -5,7 +5,7 @@ use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::Duration;
 
-use super::handle::DriverHandle;
+use super::handle::{DriverHandle, RemoteHandle};
 use super::join::{FinishGuard, JoinError, JoinHandle, finish_task, finished_error};
 use super::observe::Observe;
 use super::reactor::Instant;
@@ -73,6 +73,34 @@ enum Stop<'f, S> {
     State(&'f mut dyn FnMut(&mut S) -> bool),
 }
 
+/// How a run ended, when it did not deadlock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// What the run waited for happened.
+    Met,
+    /// Another thread asked the driver to stop
+    /// ([`RemoteHandle::stop`](super::RemoteHandle::stop)).
+    Stopped,
+}
+
+/// What an idle driver waits for, for a run inside another runtime.
+#[cfg(feature = "tokio")]
+pub(crate) struct Outlook {
+    pub(crate) ready: usize,
+    pub(crate) live: usize,
+    pub(crate) next: Option<Instant>,
+    pub(crate) clock_is_virtual: bool,
+}
+
+impl<S: 'static> Drop for Driver<S> {
+    /// Tells other threads the driver is gone (their sends fail and give
+    /// the message back, its wakers do nothing); then the stage, with
+    /// every task, is dropped.
+    fn drop(&mut self) {
+        self.handle.shared().close_remote();
+    }
+}
+
 impl<S: 'static> Driver<S> {
     pub(crate) fn new_with(
         stage: Stage<S>,
@@ -132,6 +160,12 @@ impl<S: 'static> Driver<S> {
     /// The driver's current time.
     pub fn now(&self) -> Instant {
         self.handle.now()
+    }
+
+    /// A handle for other threads (see [`RemoteHandle`]):
+    /// `self.handle().remote()`.
+    pub fn remote(&self) -> RemoteHandle {
+        self.handle.remote()
     }
 
     /// Counters of the underlying stage and of the process's stacks.
@@ -209,19 +243,19 @@ impl<S: 'static> Driver<S> {
     ///
     /// Fails with [`Deadlock`] if tasks remain but nothing can wake them.
     pub fn run(&mut self) -> Result<(), Deadlock> {
-        self.drive(Stop::AllDone)
+        self.drive(Stop::AllDone).map(drop)
     }
 
     /// Runs until driver time reaches `deadline` and nothing is ready. A
     /// virtual clock ends exactly at `deadline`; a real one sleeps until it.
     pub fn run_until(&mut self, deadline: Instant) -> Result<(), Deadlock> {
-        self.drive(Stop::Deadline(deadline))
+        self.drive(Stop::Deadline(deadline)).map(drop)
     }
 
     /// Runs for `duration` of driver time (see [`run_until`](Driver::run_until)).
     pub fn run_for(&mut self, duration: Duration) -> Result<(), Deadlock> {
         let deadline = self.now() + duration;
-        self.drive(Stop::Deadline(deadline))
+        self.drive(Stop::Deadline(deadline)).map(drop)
     }
 
     /// Runs until `condition` holds for the state (checked before the run
@@ -233,10 +267,12 @@ impl<S: 'static> Driver<S> {
         &mut self,
         mut condition: impl FnMut(&mut S) -> bool,
     ) -> Result<(), Deadlock> {
-        self.drive(Stop::State(&mut condition))
+        self.drive(Stop::State(&mut condition)).map(drop)
     }
 
     /// Runs until the task of `handle` has finished, and takes its result.
+    /// A [`stop`](super::RemoteHandle::stop) request does not end it; it
+    /// ends the next run instead.
     pub fn block_on<R>(
         &mut self,
         mut handle: JoinHandle<R>,
@@ -253,6 +289,7 @@ impl<S: 'static> Driver<S> {
     fn stop_met(&mut self, stop: &mut Stop<'_, S>, ended_seen: &mut u64) -> bool {
         match stop {
             Stop::Idle | Stop::AllDone | Stop::Deadline(_) => false,
+
             Stop::Task(id) => {
                 let shared = self.handle.shared();
                 let ended = shared.ended.get();
@@ -266,13 +303,115 @@ impl<S: 'static> Driver<S> {
         }
     }
 
-    /// The run loop. See "Order of wake-ups" in the module docs.
-    fn drive(&mut self, stop: Stop<'_, S>) -> Result<(), Deadlock> {
-        // Two copies of the loop: one that watches each step (the task's
-        // span, the timeline, slow steps), and one that does not and pays
-        // nothing for it.
+    /// Takes what other threads left in the inbox; `true` if one asked the
+    /// run to stop (a run for one task's end leaves that request for the
+    /// next run).
+    #[cold]
+    #[inline(never)]
+    fn take_remote(&self, stop: &Stop<'_, S>) -> bool {
+        self.handle.shared().take_remote();
+        self.take_stop(stop)
+    }
+
+    /// Takes a stop request, unless the run is for one task's end.
+    fn take_stop(&self, stop: &Stop<'_, S>) -> bool {
+        if matches!(stop, Stop::Task(_)) {
+            return false;
+        }
+        let core = self.handle.shared().reactor.borrow().remote.clone();
+        core.is_some_and(|core| core.take_stop())
+    }
+
+    /// Runs rounds until nothing is ready, or until about `steps` task steps
+    /// were taken; for a run inside another runtime, which must hand the
+    /// thread back now and then. The rounds are those of the run loop
+    /// (remote inbox, I/O events, due timers, then the tasks ready at the
+    /// start of the round), written apart from it so that the budget costs
+    /// the run loop nothing.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn run_steps(&mut self, steps: u32) -> Ended {
+        let idle = Stop::Idle;
+        if self.take_stop(&idle) {
+            return Ended::Stopped;
+        }
+        let mut left = steps;
+        let watched = self.watched();
+        loop {
+            let ready_now = {
+                let mut reactor = self.handle.shared().reactor.borrow_mut();
+                if reactor.remote_notified() {
+                    drop(reactor);
+                    if self.take_remote(&idle) {
+                        return Ended::Stopped;
+                    }
+                    reactor = self.handle.shared().reactor.borrow_mut();
+                }
+                if reactor.has_sockets() {
+                    reactor.poll_io(Some(Duration::ZERO));
+                }
+                if reactor.has_timers() {
+                    let now = reactor.now();
+                    reactor.fire_due(now);
+                }
+                let ready_now = reactor.ready_len();
+                if watched {
+                    reactor.begin_round(ready_now);
+                }
+                ready_now
+            };
+            if ready_now == 0 {
+                return Ended::Met;
+            }
+            for _ in 0..ready_now {
+                if watched {
+                    self.step_watched();
+                } else {
+                    self.step();
+                }
+            }
+            left = left.saturating_sub(ready_now.try_into().unwrap_or(u32::MAX));
+            if left == 0 {
+                return Ended::Met;
+            }
+        }
+    }
+
+    /// Lets a virtual clock jump to `until` (a run inside another runtime
+    /// with nothing ready).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn advance_virtual(&mut self, until: Instant) {
+        self.handle
+            .shared()
+            .reactor
+            .borrow_mut()
+            .clock
+            .advance_to(until);
+    }
+
+    /// What an idle driver waits for.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn outlook(&self) -> Outlook {
+        let mut reactor = self.handle.shared().reactor.borrow_mut();
+        Outlook {
+            ready: reactor.ready_len(),
+            live: reactor.tasks.live(),
+            next: reactor.next_deadline(),
+            clock_is_virtual: reactor.clock.is_virtual(),
+        }
+    }
+
+    /// Whether each step is watched: the task's span, the timeline, slow
+    /// steps, or an exploring driver's choices.
+    fn watched(&self) -> bool {
         let exploring = self.handle.shared().reactor.borrow().chooser.is_some();
-        if exploring || self.observe.is_some() || cfg!(feature = "tracing") {
+        exploring || self.observe.is_some() || cfg!(feature = "tracing")
+    }
+
+    /// The run loop. See "Order of wake-ups" in the module docs.
+    fn drive(&mut self, stop: Stop<'_, S>) -> Result<Ended, Deadlock> {
+        // Two copies of the loop: one that watches each step, and one that
+        // does not and pays nothing for it.
+        if self.watched() {
             self.drive_loop::<true>(stop)
         } else {
             self.drive_loop::<false>(stop)
@@ -281,17 +420,31 @@ impl<S: 'static> Driver<S> {
 
     /// The run loop, with (`WATCHED`) or without what is watched of each
     /// step.
-    fn drive_loop<const WATCHED: bool>(&mut self, mut stop: Stop<'_, S>) -> Result<(), Deadlock> {
+    fn drive_loop<const WATCHED: bool>(
+        &mut self,
+        mut stop: Stop<'_, S>,
+    ) -> Result<Ended, Deadlock> {
         // Differs from the count, so that the first check looks.
         let mut ended_seen = self.handle.shared().ended.get().wrapping_sub(1);
+        // A request left by a run that did not take it (`block_on`).
+        if self.take_stop(&stop) {
+            return Ok(Ended::Stopped);
+        }
         loop {
             if self.stop_met(&mut stop, &mut ended_seen) {
-                return Ok(());
+                return Ok(Ended::Met);
             }
-            // A round: take I/O events, fire due timers, then run the tasks
-            // ready now.
+            // A round: take what other threads sent, take I/O events, fire
+            // due timers, then run the tasks ready now.
             let ready_now = {
                 let mut reactor = self.handle.shared().reactor.borrow_mut();
+                if reactor.remote_notified() {
+                    drop(reactor);
+                    if self.take_remote(&stop) {
+                        return Ok(Ended::Stopped);
+                    }
+                    reactor = self.handle.shared().reactor.borrow_mut();
+                }
                 if reactor.has_sockets() {
                     reactor.poll_io(Some(Duration::ZERO));
                 }
@@ -318,7 +471,7 @@ impl<S: 'static> Driver<S> {
                         self.step();
                     }
                     if self.stop_met(&mut stop, &mut ended_seen) {
-                        return Ok(());
+                        return Ok(Ended::Met);
                     }
                     left -= 1;
                     if left == 0 {
@@ -347,15 +500,15 @@ impl<S: 'static> Driver<S> {
                 )
             };
             match stop {
-                Stop::Idle => return Ok(()),
-                Stop::AllDone if live == 0 => return Ok(()),
+                Stop::Idle => return Ok(Ended::Met),
+                Stop::AllDone if live == 0 => return Ok(Ended::Met),
                 Stop::Deadline(deadline) => {
                     let target = match next {
                         Some(next) if next <= deadline => next,
                         _ => deadline,
                     };
                     if self.now() >= deadline && next.is_none_or(|n| n > deadline) {
-                        return Ok(());
+                        return Ok(Ended::Met);
                     }
                     self.wait_until(Some(target), clock_is_virtual);
                     continue;
@@ -374,20 +527,33 @@ impl<S: 'static> Driver<S> {
         }
     }
 
-    /// Lets time pass until `until`, or until an I/O event arrives (with
-    /// `until == None`: only an I/O event ends the wait).
+    /// Lets time pass until `until`, or until an I/O event or a request
+    /// from another thread arrives (with `until == None`: only those end
+    /// the wait). A virtual clock jumps to `until` at once.
+    ///
+    /// Before blocking, the driver says it is idle and looks at the remote
+    /// inbox once more (see the protocol in `reactor/remote.rs`): a request
+    /// that arrived since the round started ends the wait before it begins.
     fn wait_until(&mut self, until: Option<Instant>, clock_is_virtual: bool) {
-        let mut reactor = self.handle.shared().reactor.borrow_mut();
-        if clock_is_virtual {
-            match until {
-                Some(until) => reactor.clock.advance_to(until),
-                // Virtual time cannot help: only a socket can.
-                None => reactor.poll_io(None),
-            }
+        let shared = self.handle.shared();
+        if let (true, Some(until)) = (clock_is_virtual, until) {
+            shared.reactor.borrow_mut().clock.advance_to(until);
             return;
         }
-        let timeout = until.map(|until| until - reactor.now());
-        reactor.poll_io(timeout);
+        let core = shared.reactor.borrow().remote.clone();
+        if core.as_ref().is_some_and(|core| !core.enter_idle()) {
+            return;
+        }
+        {
+            let mut reactor = shared.reactor.borrow_mut();
+            // Virtual time cannot help here: only a socket or another
+            // thread can.
+            let timeout = until.map(|until| until - reactor.now());
+            reactor.poll_io(timeout);
+        }
+        if let Some(core) = core {
+            core.leave_idle();
+        }
     }
 
     fn deadlock(&self) -> Deadlock {

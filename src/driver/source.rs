@@ -204,6 +204,25 @@ impl<'a> Context<'a> {
     pub fn waker(&self, waiter: Waiter) -> Waker {
         self.handle.waker(waiter)
     }
+
+    /// Tells the driver that the wait being registered ends from outside
+    /// it (another thread, through [`RemoteHandle::wake`](super::RemoteHandle::wake);
+    /// another runtime): while it lasts, a driver with nothing else to do
+    /// blocks until woken instead of reporting a
+    /// [`Deadlock`](super::Deadlock). Call it in
+    /// [`register`](Source::register), and
+    /// [`end_outside_wait`](Context::end_outside_wait) once in
+    /// [`unregister`](Source::unregister). The crate's remote channels,
+    /// remote events and futures do.
+    pub fn begin_outside_wait(&self) {
+        self.handle.shared().reactor.borrow_mut().io_waits += 1;
+    }
+
+    /// Ends what [`begin_outside_wait`](Context::begin_outside_wait) began.
+    pub fn end_outside_wait(&self) {
+        let mut reactor = self.handle.shared().reactor.borrow_mut();
+        reactor.io_waits = reactor.io_waits.saturating_sub(1);
+    }
 }
 
 impl std::fmt::Debug for Context<'_> {

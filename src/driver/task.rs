@@ -14,9 +14,10 @@ use super::reactor::Instant;
 use super::reactor::control::Control;
 use super::reactor::tasks::Finish;
 use super::source::{Context, Source};
-use super::sources::channel::{Receiver, RecvError, SendError, Sender};
+use super::sources::channel::{RecvError, SendError, Sender};
 use super::sources::event::Event;
 use super::sources::notify::Notify;
+use super::sources::receive::Receive;
 use super::sources::semaphore::{Permit, Semaphore};
 use super::sources::time::Interval;
 use super::wait;
@@ -87,7 +88,8 @@ impl<S: 'static> Task<'_, S> {
     ///
     /// Inside an expired cancel scope, or once the task's cancellation was
     /// requested, a wait returns `Err(Interrupt)` without polling (see
-    /// [`Task::timeout`]).
+    /// [`Task::timeout`]). (A `Future` is awaited with
+    /// [`wait_future`](Task::wait_future).)
     #[inline(always)]
     #[track_caller]
     pub fn wait<Src: Source>(&mut self, mut source: Src) -> Eff<Yields, Src::Output> {
@@ -231,22 +233,24 @@ impl<S: 'static> Task<'_, S> {
         self.interrupt_point()
     }
 
-    /// Receives the next message, waiting while the channel is empty.
-    /// `Err(RecvError)` once every sender is gone and the channel is empty.
+    /// Receives the next message of a [`Receiver`](super::Receiver) or a
+    /// [`RemoteReceiver`](super::RemoteReceiver), waiting while the channel
+    /// is empty. `Err(RecvError)` once every sender is gone and the channel
+    /// is empty.
     #[inline(always)]
     #[track_caller]
-    pub fn recv<T>(&mut self, rx: &mut Receiver<T>) -> Eff<Yields, Result<T, RecvError>> {
+    pub fn recv<R: Receive>(&mut self, rx: &mut R) -> Eff<Yields, Result<R::Item, RecvError>> {
         self.wait(wait::recv(rx))
     }
 
     /// Receives the next message, waiting at most `timeout`. `Ok(None)` on
     /// timeout; the channel is left untouched then.
     #[track_caller]
-    pub fn recv_timeout<T>(
+    pub fn recv_timeout<R: Receive>(
         &mut self,
-        rx: &mut Receiver<T>,
+        rx: &mut R,
         timeout: Duration,
-    ) -> Eff<Yields, Option<Result<T, RecvError>>> {
+    ) -> Eff<Yields, Option<Result<R::Item, RecvError>>> {
         use frunk::Coproduct;
         Ok(
             match self.select(frunk::hlist![wait::recv(rx), wait::sleep(timeout)])? {

@@ -29,10 +29,13 @@
 //! assert_eq!(driver.block_on(h).unwrap().unwrap(), "timeout");
 //! ```
 
-#[cfg(feature = "io")]
-use std::net::SocketAddr;
+use std::future::IntoFuture;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
 #[cfg(feature = "io")]
 use std::path::Path;
+use std::path::PathBuf;
+use std::pin::Pin;
 use std::time::Duration;
 
 use super::join::{JoinHandle, JoinWait};
@@ -43,17 +46,20 @@ use super::net::{
     SendTo, SignalWait, Signals, StreamSocket, TcpStream, UnixStream, WriteSome,
 };
 use super::reactor::Instant;
-use super::sources::channel::{Receiver, Recv, SendWait, Sender};
+use super::sources::channel::{SendWait, Sender};
 use super::sources::event::{Event, EventWait};
+use super::sources::future::{Blocking, FutureWait};
 use super::sources::notify::{Notified, Notify};
+use super::sources::receive::Receive;
 use super::sources::semaphore::{Acquire, Semaphore};
 use super::sources::time::{Interval, Sleep, Tick};
 
-/// The next message of `rx`, or `Err(RecvError)` once every sender is
-/// gone and the channel is empty.
+/// The next message of `rx` (a [`Receiver`](super::Receiver) or a
+/// [`RemoteReceiver`](super::RemoteReceiver)), or `Err(RecvError)` once
+/// every sender is gone and the channel is empty.
 #[inline(always)]
-pub fn recv<T>(rx: &mut Receiver<T>) -> Recv<'_, T> {
-    Recv { rx }
+pub fn recv<R: Receive + ?Sized>(rx: &mut R) -> R::Recv<'_> {
+    rx.recv_source()
 }
 
 /// Sends `msg` on `tx`, waiting while the channel is full: `Ok(())` once
@@ -87,7 +93,11 @@ pub fn notified(notify: &Notify) -> Notified<'_> {
 
 /// Fires once `event` is set.
 pub fn event(event: &Event) -> EventWait<'_> {
-    EventWait { event, last: None }
+    EventWait {
+        event,
+        last: None,
+        outside: false,
+    }
 }
 
 /// Fires at the next tick of `interval`, with the tick's instant.
@@ -134,6 +144,71 @@ pub fn acquire_many(semaphore: &Semaphore, permits: usize) -> Acquire<'_> {
         permits,
         last: None,
     }
+}
+
+/// Fires with the output of `future` (anything that is `IntoFuture`),
+/// polled inside the wait with a `Send + Sync` waker (see [`FutureWait`]).
+/// The future is boxed, so that it stays pinned however the source moves;
+/// [`Task::wait_future`](super::Task::wait_future) pins it on the task's
+/// stack instead. A `select` that another source wins drops the future.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use coshare::driver::{wait, Driver, Task};
+/// use coshare::{select, Eff, Yields};
+///
+/// let mut driver = Driver::new(());
+/// let h = driver
+///     .spawn(|t: &mut Task<()>| -> Eff<Yields, &'static str> {
+///         Ok(select!(t, {
+///             never = wait::future(std::future::pending::<std::convert::Infallible>()) => match never {},
+///             () = wait::sleep(Duration::from_millis(5)) => "timed out",
+///         }))
+///     })
+///     .unwrap();
+/// assert_eq!(driver.block_on(h).unwrap().unwrap(), "timed out");
+/// ```
+pub fn future<F: IntoFuture>(future: F) -> FutureWait<Pin<Box<F::IntoFuture>>> {
+    FutureWait::new(Box::pin(future.into_future()))
+}
+
+/// Fires with the result of `work`, run on a thread pool (see
+/// [`Blocking`]: the closure starts at once, and keeps running if the wait
+/// is abandoned).
+pub fn blocking<T, W>(work: W) -> Blocking<T>
+where
+    T: Send + 'static,
+    W: FnOnce() -> T + Send + 'static,
+{
+    Blocking::new(work)
+}
+
+/// Fires with the contents of the file at `path`, read on the blocking
+/// thread pool (`std::fs::read`).
+pub fn read_file(path: impl Into<PathBuf>) -> Blocking<io::Result<Vec<u8>>> {
+    let path = path.into();
+    Blocking::new(move || std::fs::read(path))
+}
+
+/// Fires once `contents` is written to the file at `path` (created, or
+/// truncated), on the blocking thread pool (`std::fs::write`).
+pub fn write_file(
+    path: impl Into<PathBuf>,
+    contents: impl Into<Vec<u8>>,
+) -> Blocking<io::Result<()>> {
+    let (path, contents) = (path.into(), contents.into());
+    Blocking::new(move || std::fs::write(path, contents))
+}
+
+/// Fires with the addresses `host` resolves to (`"localhost:6379"`,
+/// `("example.org", 443)`, ...), looked up on the blocking thread pool with
+/// the system resolver (`ToSocketAddrs`).
+pub fn resolve<A>(host: A) -> Blocking<io::Result<Vec<SocketAddr>>>
+where
+    A: ToSocketAddrs + Send + 'static,
+{
+    Blocking::new(move || host.to_socket_addrs().map(Iterator::collect))
 }
 
 /// Fires with the next connection of `listener` (a

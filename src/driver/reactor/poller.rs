@@ -92,6 +92,19 @@ impl Poller {
         })
     }
 
+    /// A waker that ends a blocked poll from any thread. Its events carry
+    /// a token no socket has, so the poll loop skips them.
+    pub(crate) fn waker(&self) -> io::Result<mio::Waker> {
+        mio::Waker::new(self.poll.registry(), Token(usize::MAX))
+    }
+
+    /// The poll's file descriptor, for awaiting it inside another runtime.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.poll.as_raw_fd()
+    }
+
     /// Whether no socket is registered.
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
@@ -145,7 +158,12 @@ impl Poller {
 
     /// Polls for I/O events, waiting at most `timeout` (`None`: until one
     /// arrives), and hands the tasks waiting on ready sockets to `wake`.
-    pub(crate) fn poll(&mut self, timeout: Option<Duration>, mut wake: impl FnMut(Waiter)) {
+    /// Returns how many events there were (remote wake-ups included).
+    pub(crate) fn poll(
+        &mut self,
+        timeout: Option<Duration>,
+        mut wake: impl FnMut(Waiter),
+    ) -> usize {
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
             // A signal handler ran (one of a `Signals` set wrote to its
@@ -153,9 +171,11 @@ impl Poller {
             // (out of resources). Either way nothing can be woken now:
             // return, and the run loop polls again with a timeout counted
             // from now, not the old one in full.
-            Err(_) => return,
+            Err(_) => return 0,
         }
+        let mut count = 0;
         for event in self.events.iter() {
+            count += 1;
             let Some(entry) = self.entries.get_mut(event.token().0) else {
                 continue;
             };
@@ -177,5 +197,6 @@ impl Poller {
                 }
             }
         }
+        count
     }
 }

@@ -3,12 +3,16 @@
 //!
 //! Both ends can be kept anywhere, the shared state included. None of
 //! their methods switches stacks: sending, receiving and dropping only mark
-//! waiting tasks as ready, and the driver resumes them later.
+//! waiting tasks as ready, and the driver resumes them later. A receiver
+//! can also be awaited from async code on the driver's thread
+//! ([`Receiver::recv_async`], and `Stream` with the `futures` feature).
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
+use std::future::Future;
 use std::rc::Rc;
+use std::task::Poll;
 
 use crate::driver::handle::DriverHandle;
 use crate::driver::reactor::{Shared, Waiter};
@@ -41,6 +45,7 @@ fn channel<T>(shared: &Rc<Shared>, capacity: usize) -> (Sender<T>, Receiver<T>) 
         capacity,
         shared: Rc::clone(shared),
         recv_waiter: Cell::new(None),
+        async_waker: Cell::new(None),
         state: RefCell::new(ChanState {
             buf: VecDeque::with_capacity(capacity.min(1024)),
             senders: 1,
@@ -63,6 +68,8 @@ struct Chan<T> {
     /// The receiver's current wait, if it waits. Outside `state` so that
     /// setting and taking it needs no borrow.
     recv_waiter: Cell<Option<Waiter>>,
+    /// Async code awaiting the receiver (`poll_recv`), if any.
+    async_waker: Cell<Option<std::task::Waker>>,
     state: RefCell<ChanState<T>>,
 }
 
@@ -98,8 +105,20 @@ impl<T> Chan<T> {
 
     #[inline]
     fn wake_receiver(&self) {
-        if let Some(waiter) = self.recv_waiter.take() {
-            self.shared.wake(waiter);
+        match self.recv_waiter.take() {
+            Some(waiter) => {
+                self.shared.wake(waiter);
+            }
+            None => self.wake_async(),
+        }
+    }
+
+    /// Wakes async code awaiting the receiver, if any.
+    #[cold]
+    #[inline(never)]
+    fn wake_async(&self) {
+        if let Some(waker) = self.async_waker.take() {
+            waker.wake();
         }
     }
 }
@@ -161,7 +180,9 @@ impl<T> fmt::Display for TrySendError<T> {
 
 impl<T> std::error::Error for TrySendError<T> {}
 
-/// The receiver is gone: the message was not sent and is given back.
+/// The receiver is gone (or, for a
+/// [`RemoteSender`](crate::driver::RemoteSender), its whole driver): the
+/// message was not sent and is given back.
 #[derive(PartialEq, Eq)]
 pub struct SendError<T>(pub T);
 
@@ -173,7 +194,7 @@ impl<T> fmt::Debug for SendError<T> {
 
 impl<T> fmt::Display for SendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the channel's receiver is gone; the message was not sent")
+        f.write_str("the channel's receiver (or its driver) is gone; the message was not sent")
     }
 }
 
@@ -339,6 +360,47 @@ impl<T> Receiver<T> {
     /// The channel's id, as shown in [`WaitOn`].
     pub fn channel_id(&self) -> u64 {
         self.chan.id
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Polls for the next message from async code on the driver's thread:
+    /// `Ready(Some(msg))`, `Ready(None)` once every sender is gone and the
+    /// channel is empty, or `Pending` (the context's waker is woken by the
+    /// next send). As tokio's `Receiver::poll_recv`.
+    pub fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<T>> {
+        match self.try_recv() {
+            Ok(msg) => Poll::Ready(Some(msg)),
+            Err(TryRecvError::Closed) => Poll::Ready(None),
+            Err(TryRecvError::Empty) => {
+                self.chan.async_waker.set(Some(cx.waker().clone()));
+                Poll::Pending
+            }
+        }
+    }
+
+    /// The next message, awaited from async code on the driver's thread
+    /// (for example a tokio `LocalSet` that also runs the driver, see
+    /// `Driver::run_async` (feature `tokio`)); `None`
+    /// once every sender is gone and the channel is empty. A task waits
+    /// with [`Task::recv`](crate::driver::Task::recv) instead: this future
+    /// does nothing unless an executor polls it.
+    pub fn recv_async(&mut self) -> impl Future<Output = Option<T>> + '_ {
+        std::future::poll_fn(move |cx| self.poll_recv(cx))
+    }
+}
+
+/// The messages of the channel, for async code (feature `futures`).
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<T> futures_core::Stream for Receiver<T> {
+    type Item = T;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<T>> {
+        self.get_mut().poll_recv(cx)
     }
 }
 
