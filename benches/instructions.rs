@@ -64,11 +64,11 @@ const BASELINE: &[(&str, u64)] = &[
     ("plain_update", 110_010),
     ("with_state", 120_010),
     ("part_access", 120_010),
-    ("driver_pingpong", 5_612_501),
-    ("thread_ring", 2_736_313),
-    ("plain_block", 131_305),
-    ("deadline_scope", 1_971_654),
-    ("task_scope", 171_308),
+    ("driver_pingpong", 5_622_726),
+    ("thread_ring", 2_793_588),
+    ("plain_block", 131_396),
+    ("deadline_scope", 1_971_748),
+    ("task_scope", 171_399),
 ];
 
 /// The configuration of benchmark `name`: a hard limit 3% above its
