@@ -4,25 +4,11 @@
 
 mod auxiliary;
 
-use std::time::Duration;
+use auxiliary::driver::{Log, log, ms, virtual_driver};
 
 use auxiliary::{Log as DropLog, LogOnDrop};
-use coshare::driver::{Driver, DriverBuilder, JoinError, Task};
+use coshare::driver::{JoinError, Task};
 use coshare::{Eff, Yields};
-
-type Log = Vec<String>;
-
-fn virtual_driver() -> Driver<Log> {
-    DriverBuilder::new().virtual_clock().build(Vec::new())
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn log(t: &mut Task<Log>, line: impl Into<String>) {
-    t.state().push(line.into());
-}
 
 #[test]
 fn abort_before_start_never_runs_the_body_and_abort_after_the_end_does_nothing() {

@@ -4,30 +4,12 @@
 
 mod auxiliary;
 
-use std::time::Duration;
+use auxiliary::driver::{Log, at, log, ms, virtual_driver};
 
 use auxiliary::{Log as DropLog, LogOnDrop};
-use coshare::driver::{Driver, DriverBuilder, Elapsed, Instant, JoinError, Task, WaitOn, wait};
+use coshare::driver::{Elapsed, JoinError, Task, WaitOn, wait};
 use coshare::{Eff, Yields};
 use frunk::{Coproduct, hlist};
-
-type Log = Vec<String>;
-
-fn virtual_driver() -> Driver<Log> {
-    DriverBuilder::new().virtual_clock().build(Vec::new())
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn at(n: u64) -> Instant {
-    Instant::ZERO + ms(n)
-}
-
-fn log(t: &mut Task<Log>, line: impl Into<String>) {
-    t.state().push(line.into());
-}
 
 #[test]
 fn a_block_that_finishes_in_time_gives_its_value() {

@@ -3,7 +3,7 @@
 
 mod auxiliary;
 
-use std::time::Duration;
+use auxiliary::driver::{Log, at, ms, virtual_driver};
 
 use auxiliary::panic_message;
 use coshare::driver::{
@@ -12,20 +12,6 @@ use coshare::driver::{
 };
 use coshare::{Eff, SpawnOptions, Yields};
 use frunk::{Coproduct, hlist};
-
-type Log = Vec<String>;
-
-fn virtual_driver() -> Driver<Log> {
-    DriverBuilder::new().virtual_clock().build(Vec::new())
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn at(n: u64) -> Instant {
-    Instant::ZERO + ms(n)
-}
 
 #[test]
 fn timers_fire_by_deadline_then_creation_order() {

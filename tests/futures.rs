@@ -4,6 +4,7 @@
 
 mod auxiliary;
 
+use auxiliary::driver::ms;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -13,10 +14,6 @@ use std::time::Duration;
 use auxiliary::{DropCounter, panic_message, within};
 use coshare::driver::{Driver, DriverBuilder, JoinError, Task, wait};
 use coshare::{Eff, Yields, select};
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
 
 /// A future completed by hand: `complete` from any thread wakes it.
 #[derive(Clone, Default)]

@@ -4,6 +4,7 @@
 
 mod auxiliary;
 
+use auxiliary::driver::ms;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -13,10 +14,6 @@ use coshare::driver::{
     Driver, DriverBuilder, DriverGone, RecvError, SendError, Task, TryRecvError, wait,
 };
 use coshare::{Eff, Yields, select};
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
 
 #[test]
 fn messages_from_threads_reach_a_waiting_task_in_each_threads_order() {

@@ -2,29 +2,11 @@
 
 mod auxiliary;
 
-use std::time::Duration;
+use auxiliary::driver::{Log, at, log, ms, virtual_driver};
 
 use auxiliary::{Log as DropLog, LogOnDrop, panic_message};
-use coshare::driver::{Driver, DriverBuilder, Failure, Instant, JoinError, Scope, Task};
+use coshare::driver::{Failure, JoinError, Scope, Task};
 use coshare::{Eff, Yields};
-
-type Log = Vec<String>;
-
-fn virtual_driver() -> Driver<Log> {
-    DriverBuilder::new().virtual_clock().build(Vec::new())
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn at(n: u64) -> Instant {
-    Instant::ZERO + ms(n)
-}
-
-fn log(t: &mut Task<Log>, line: impl Into<String>) {
-    t.state().push(line.into());
-}
 
 /// A child that sleeps `n` ms, logs, and returns `n`; it logs its
 /// cancellation too.
@@ -458,4 +440,28 @@ fn a_driver_scope_reports_failures_and_a_deadlock() {
     assert_eq!(deadlock.tasks.len(), 1);
     assert_eq!(drops.take(), ["stuck child cleaned up"]);
     assert!(d.tasks().is_empty(), "no child outlives its scope");
+}
+
+#[test]
+fn a_childless_scope_delivers_at_its_end_a_deadline_that_passed_in_a_shield() {
+    let mut driver = virtual_driver();
+    let h = driver
+        .spawn(|t: &mut Task<Log>| -> Eff<Yields, bool> {
+            let outcome = t.timeout(ms(1), |t| {
+                t.scope(|s| {
+                    // The deadline passes here, held off by the shield.
+                    s.shield(|t| t.sleep(ms(2)))?;
+                    Ok(Ok::<(), ()>(()))
+                })
+            })?;
+            let now = t.now();
+            log(t, format!("after the timeout at {now}"));
+            Ok(outcome.is_err())
+        })
+        .unwrap();
+    assert!(
+        driver.block_on(h).unwrap().unwrap(),
+        "the scope's end is a wait point: the expired deadline arrives there"
+    );
+    assert_eq!(driver.state(), &["after the timeout at 2ms"]);
 }

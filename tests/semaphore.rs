@@ -1,25 +1,13 @@
 //! The counting semaphore and the many-task joins (`join_all`,
 //! `try_join_all`), each a `select`-able source that loses nothing.
 
-use std::time::Duration;
+mod auxiliary;
 
-use coshare::driver::{Driver, DriverBuilder, JoinError, JoinHandle, Task, WaitOn, wait};
+use auxiliary::driver::{Log, log, ms, virtual_driver};
+
+use coshare::driver::{Driver, JoinError, JoinHandle, Task, WaitOn, wait};
 use coshare::{Eff, Yields};
 use frunk::{Coproduct, hlist};
-
-type Log = Vec<String>;
-
-fn virtual_driver() -> Driver<Log> {
-    DriverBuilder::new().virtual_clock().build(Vec::new())
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn log(t: &mut Task<Log>, line: impl Into<String>) {
-    t.state().push(line.into());
-}
 
 #[test]
 fn waiters_are_served_in_order_without_barging() {

@@ -4,9 +4,9 @@
 
 mod auxiliary;
 
+use auxiliary::driver::{Log, log, ms};
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 
 use auxiliary::panic_message;
 use coshare::driver::{
@@ -14,16 +14,6 @@ use coshare::driver::{
 };
 use coshare::{Eff, ErrorKind, Interrupt, Yields};
 use frunk::{Coproduct, hlist};
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-type Log = Vec<String>;
-
-fn log(t: &mut Task<Log>, line: impl Into<String>) {
-    t.state().push(line.into());
-}
 
 #[test]
 fn a_send_that_loses_a_select_keeps_its_message() {

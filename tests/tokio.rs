@@ -6,6 +6,7 @@
 
 mod auxiliary;
 
+use auxiliary::driver::ms;
 use std::time::Duration;
 
 use auxiliary::within;
@@ -15,10 +16,6 @@ use futures_core::Stream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::runtime::Runtime;
 use tokio::task::LocalSet;
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
 
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_current_thread()

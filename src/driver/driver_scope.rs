@@ -8,12 +8,12 @@ use std::ops::{Deref, DerefMut};
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 
-use super::join::{FinishGuard, JoinCell, JoinHandle};
-use super::reactor::tasks::Finish;
+use super::join::{FinishGuard, JoinHandle};
 use super::report::Deadlock;
 use super::run::Driver;
-use super::scope_shared::{Failure, ScopeError, ScopeShared, ScopedFinish, route};
-use super::task::{Task, spawn_task_with};
+use super::scope::spawn_child;
+use super::scope_shared::{Failure, ScopeError, ScopeShared};
+use super::task::Task;
 use crate::effect::{Eff, Yields};
 use crate::error::SpawnError;
 use crate::options::SpawnOptions;
@@ -46,27 +46,15 @@ impl<S: 'static, E: 'static> DriverScope<'_, S, E> {
         R: 'static,
         F: FnOnce(&mut Task<'_, S>) -> Eff<Yields, Result<R, E>> + 'static,
     {
-        let cell = Rc::new(JoinCell::new());
-        let finish = Rc::new(ScopedFinish {
-            cell: Rc::clone(&cell),
-            scope: Rc::clone(&self.shared),
-            id: std::cell::Cell::new(None),
-        });
-        let sink = Rc::clone(&finish);
         let handle = self.driver.handle().clone();
         let stage = self.driver.stage_mut();
-        let spawned = spawn_task_with(
+        spawn_child(
             |wrapper| stage.spawn_with(options, wrapper),
             handle,
+            &self.shared,
             options,
             body,
-            cell,
-            Rc::clone(&finish) as Rc<dyn Finish>,
-            move |value| route(&sink.cell, &sink.scope, sink.id.get(), value),
-        )?;
-        finish.id.set(Some(spawned.id()));
-        self.shared.added(spawned.id());
-        Ok(spawned)
+        )
     }
 
     /// Cancels every child, and every child spawned from now on, by

@@ -15,14 +15,16 @@ use std::ops::{Deref, DerefMut};
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 
+use super::handle::DriverHandle;
 use super::interrupts::LevelGuard;
 use super::join::{FinishGuard, JoinCell, JoinHandle};
 use super::reactor::control::{Flag, Level};
 use super::reactor::tasks::Finish;
 use super::scope_shared::{Failure, ScopeDone, ScopeError, ScopeShared, ScopedFinish, route};
-use super::task::{Task, spawn_task_with};
+use super::task::{Task, Wrapped, spawn_task_with};
 use crate::effect::{Eff, Interrupt, Yields};
 use crate::error::{ErrorKind, SpawnError};
+use crate::handle::Handle;
 use crate::options::SpawnOptions;
 
 /// A task scope's handle, inside the scope's body: spawns the scope's
@@ -83,27 +85,15 @@ impl<'a, S: 'static, E: 'static> Scope<'_, 'a, S, E> {
         F: FnOnce(&mut Task<'_, S>) -> Eff<Yields, Result<R, E>> + 'static,
     {
         let shared = self.shared();
-        let cell = Rc::new(JoinCell::new());
-        let finish = Rc::new(ScopedFinish {
-            cell: Rc::clone(&cell),
-            scope: Rc::clone(&shared),
-            id: std::cell::Cell::new(None),
-        });
-        let sink = Rc::clone(&finish);
         let handle = self.task.handle.clone();
         let co = &mut *self.task.co;
-        let spawned = spawn_task_with(
+        spawn_child(
             |wrapper| co.spawn_with(options, wrapper),
             handle,
+            &shared,
             options,
             body,
-            cell,
-            Rc::clone(&finish) as Rc<dyn Finish>,
-            move |value| route(&sink.cell, &sink.scope, sink.id.get(), value),
-        )?;
-        finish.id.set(Some(spawned.id()));
-        shared.added(spawned.id());
-        Ok(spawned)
+        )
     }
 
     /// Cancels every child of the scope, and every child spawned from now
@@ -148,7 +138,10 @@ impl<'a, S: 'static> Task<'a, S> {
     /// [`Scope::spawn`] end before the scope does.
     ///
     /// * **The call returns only when every child has ended.** After the
-    ///   body returns, the scope waits for its children.
+    ///   body returns, the scope waits for its children. That wait is a
+    ///   wait point even when there is no child: an interrupt that became
+    ///   visible during the body (an enclosing deadline that passed inside
+    ///   a shield) arrives there, as at any wait.
     /// * **A failure cancels the rest.** If a child returns `Err` or
     ///   panics, or the body returns `Err`, every other child is cancelled
     ///   (by request: their cleanup may wait in a shield) and so is the
@@ -232,8 +225,15 @@ impl<'a, S: 'static> Task<'a, S> {
             }
         };
         let Some(Books { shared, level }) = books else {
-            // No child: the scope is its body.
-            return Ok(outcome?.map_err(ScopeError::of_body));
+            // No child: the scope is its body. Its end is still a wait point,
+            // as the wait for children would be: an interrupt that became
+            // visible there (an enclosing deadline that passed inside a
+            // shield) arrives now, unless the body failed.
+            let outcome = outcome?;
+            if outcome.is_ok() {
+                self.interrupt_point()?;
+            }
+            return Ok(outcome.map_err(ScopeError::of_body));
         };
         let mut passing: Option<Interrupt<Yields>> = None;
         let mut value = None;
@@ -323,4 +323,43 @@ impl<'a, S: 'static> Task<'a, S> {
             }
         }
     }
+}
+
+/// Spawns a child of the scope whose books are `shared`, through `spawn`
+/// (a task's `Co`, or the driver's stage for a [`DriverScope`](super::DriverScope)):
+/// its `Ok` goes to its handle, its `Err` to the scope, and the scope
+/// counts it until it ends.
+pub(crate) fn spawn_child<S, R, E, F, Sp>(
+    spawn: Sp,
+    handle: DriverHandle,
+    shared: &Rc<ScopeShared<E>>,
+    options: &SpawnOptions,
+    body: F,
+) -> Result<JoinHandle<R>, SpawnError<F>>
+where
+    S: 'static,
+    R: 'static,
+    E: 'static,
+    F: FnOnce(&mut Task<'_, S>) -> Eff<Yields, Result<R, E>> + 'static,
+    Sp: FnOnce(Wrapped<S>) -> Result<Handle<(), (), ()>, SpawnError<Wrapped<S>>>,
+{
+    let cell = Rc::new(JoinCell::new());
+    let finish = Rc::new(ScopedFinish {
+        cell: Rc::clone(&cell),
+        scope: Rc::clone(shared),
+        id: std::cell::Cell::new(None),
+    });
+    let sink = Rc::clone(&finish);
+    let spawned = spawn_task_with(
+        spawn,
+        handle,
+        options,
+        body,
+        cell,
+        Rc::clone(&finish) as Rc<dyn Finish>,
+        move |value| route(&sink.cell, &sink.scope, sink.id.get(), value),
+    )?;
+    finish.id.set(Some(spawned.id()));
+    shared.added(spawned.id());
+    Ok(spawned)
 }

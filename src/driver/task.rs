@@ -207,7 +207,7 @@ impl<S: 'static> Task<'_, S> {
     /// interrupts this task's waits now (see [`Task::timeout`]): one test
     /// of a flag unless the task is inside a scope or was asked to stop.
     #[inline(always)]
-    fn interrupt_point(&self) -> Eff<Yields, ()> {
+    pub(crate) fn interrupt_point(&self) -> Eff<Yields, ()> {
         if self.control.is_armed() {
             return interrupts::check(self.control, self.handle, self.co.id());
         }
@@ -419,7 +419,7 @@ impl<Src: Source> Drop for Registered<'_, Src> {
 }
 
 /// A task body wrapped as a plain coroutine body.
-type Wrapped<S> = Box<dyn FnOnce(&mut Co<S>, ()) -> Eff<Yields, ()>>;
+pub(crate) type Wrapped<S> = Box<dyn FnOnce(&mut Co<S>, ()) -> Eff<Yields, ()>>;
 
 /// Wraps a task body into a plain coroutine body, spawns it with `spawn`,
 /// and registers the task with the reactor.

@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+pub mod driver;
+
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
