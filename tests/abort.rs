@@ -5,7 +5,6 @@
 mod auxiliary;
 
 use auxiliary::driver::{Log, log, ms, virtual_driver};
-
 use auxiliary::{Log as DropLog, LogOnDrop};
 use coshare::driver::{JoinError, Task};
 use coshare::{Eff, Yields};

@@ -5,7 +5,6 @@
 mod auxiliary;
 
 use auxiliary::driver::{Log, at, log, ms, virtual_driver};
-
 use auxiliary::{Log as DropLog, LogOnDrop};
 use coshare::driver::{Elapsed, JoinError, Task, WaitOn, wait};
 use coshare::{Eff, Yields};

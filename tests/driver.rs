@@ -4,7 +4,6 @@
 mod auxiliary;
 
 use auxiliary::driver::{Log, at, ms, virtual_driver};
-
 use auxiliary::panic_message;
 use coshare::driver::{
     Driver, DriverBuilder, Instant, JoinError, RecvError, Task, TryRecvError, TrySendError, WaitOn,

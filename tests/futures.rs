@@ -4,13 +4,13 @@
 
 mod auxiliary;
 
-use auxiliary::driver::ms;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use auxiliary::driver::ms;
 use auxiliary::{DropCounter, panic_message, within};
 use coshare::driver::{Driver, DriverBuilder, JoinError, Task, wait};
 use coshare::{Eff, Yields, select};

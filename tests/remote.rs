@@ -4,11 +4,11 @@
 
 mod auxiliary;
 
-use auxiliary::driver::ms;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use auxiliary::driver::ms;
 use auxiliary::within;
 use coshare::driver::{
     Driver, DriverBuilder, DriverGone, RecvError, SendError, Task, TryRecvError, wait,

@@ -3,7 +3,6 @@
 mod auxiliary;
 
 use auxiliary::driver::{Log, at, log, ms, virtual_driver};
-
 use auxiliary::{Log as DropLog, LogOnDrop, panic_message};
 use coshare::driver::{Failure, JoinError, Scope, Task};
 use coshare::{Eff, Yields};

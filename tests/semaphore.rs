@@ -4,7 +4,6 @@
 mod auxiliary;
 
 use auxiliary::driver::{Log, log, ms, virtual_driver};
-
 use coshare::driver::{Driver, JoinError, JoinHandle, Task, WaitOn, wait};
 use coshare::{Eff, Yields};
 use frunk::{Coproduct, hlist};

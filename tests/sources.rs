@@ -4,10 +4,10 @@
 
 mod auxiliary;
 
-use auxiliary::driver::{Log, log, ms};
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use auxiliary::driver::{Log, log, ms};
 use auxiliary::panic_message;
 use coshare::driver::{
     Context, DriverBuilder, DriverHandle, JoinError, Source, Task, WaitOn, Waiter, Waker, wait,

@@ -6,9 +6,9 @@
 
 mod auxiliary;
 
-use auxiliary::driver::ms;
 use std::time::Duration;
 
+use auxiliary::driver::ms;
 use auxiliary::within;
 use coshare::driver::{Driver, DriverBuilder, Task};
 use coshare::{Eff, Yields};
@@ -217,5 +217,40 @@ fn a_driver_spawned_on_a_local_set_runs_beside_other_local_tasks() {
             (result, driver.tasks().len())
         });
         assert_eq!(out, ("done", 0));
+    });
+}
+
+#[test]
+fn a_run_inside_tokio_records_its_timeline_and_its_explored_schedule() {
+    within(Duration::from_secs(30), || {
+        let rt = runtime();
+        let mut driver = DriverBuilder::new().explore(7).timeline(64).build(Vec::new());
+        for name in ["a", "b", "c"] {
+            driver
+                .spawn(move |t: &mut Task<Vec<&str>>| -> Eff<Yields, ()> {
+                    t.yield_now()?;
+                    t.state().push(name);
+                    Ok(())
+                })
+                .unwrap();
+        }
+        rt.block_on(driver.run_async());
+        assert_eq!(driver.state().len(), 3);
+        // Two steps per task: up to the yield, then to the end.
+        assert_eq!(driver.timeline().unwrap().steps().len(), 6);
+        // The run inside tokio made the exploring driver's choices too.
+        let schedule = driver.schedule().unwrap();
+        let mut replayed = DriverBuilder::new().replay(schedule).build(Vec::new());
+        for name in ["a", "b", "c"] {
+            replayed
+                .spawn(move |t: &mut Task<Vec<&str>>| -> Eff<Yields, ()> {
+                    t.yield_now()?;
+                    t.state().push(name);
+                    Ok(())
+                })
+                .unwrap();
+        }
+        replayed.run().unwrap();
+        assert_eq!(replayed.state(), driver.state());
     });
 }
