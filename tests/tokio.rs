@@ -224,7 +224,10 @@ fn a_driver_spawned_on_a_local_set_runs_beside_other_local_tasks() {
 fn a_run_inside_tokio_records_its_timeline_and_its_explored_schedule() {
     within(Duration::from_secs(30), || {
         let rt = runtime();
-        let mut driver = DriverBuilder::new().explore(7).timeline(64).build(Vec::new());
+        let mut driver = DriverBuilder::new()
+            .explore(7)
+            .timeline(64)
+            .build(Vec::new());
         for name in ["a", "b", "c"] {
             driver
                 .spawn(move |t: &mut Task<Vec<&str>>| -> Eff<Yields, ()> {
