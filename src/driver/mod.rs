@@ -228,6 +228,7 @@ mod run;
 mod scope;
 mod scope_shared;
 mod select;
+pub mod shards;
 mod source;
 mod sources;
 mod task;
