@@ -420,6 +420,92 @@ fn a_send_waiting_for_room_can_time_out_and_keeps_its_message() {
 }
 
 #[test]
+fn a_sender_waiting_for_room_gets_its_message_back_when_the_shard_stops() {
+    let mut shards = ShardsBuilder::new()
+        .shards(2)
+        .queue_capacity(1)
+        .local(log(), |t: &mut T<'_>, shard| {
+            if shard.index() == 1 {
+                return t.sleep(Duration::from_secs(3600)); // never receives
+            }
+            shard.mesh().send(t, 1, Msg::Put(1))?.unwrap();
+            match shard.mesh().send(t, 1, Msg::Put(2))? {
+                Err(ShardSendError::Stopped {
+                    shard: 1,
+                    message: Msg::Put(2),
+                }) => {}
+                other => panic!("{other:?}"),
+            }
+            t.state().notes.push("given back".into());
+            Ok(())
+        })
+        .unwrap();
+    shards.run_until_idle();
+    assert!(shards.is_running(0), "the second send waits for room");
+    shards.stop(1);
+    shards.run_until_idle();
+    assert!(!shards.is_running(0));
+    let ends = shards.finish();
+    assert_eq!(state(&ends[0]).notes, ["given back"]);
+    assert_eq!(ends[1].as_ref().unwrap().undelivered.len(), 1);
+}
+
+#[test]
+fn try_send_to_a_full_queue_gives_the_message_back() {
+    let shards = ShardsBuilder::new()
+        .shards(1)
+        .queue_capacity(2)
+        .local(log(), |t: &mut T<'_>, mut shard| serve(t, &mut shard))
+        .unwrap();
+    let mesh = shards.mesh();
+    mesh.try_send(0, Msg::Put(1)).unwrap();
+    mesh.try_send(0, Msg::Put(2)).unwrap();
+    let error = mesh.try_send(0, Msg::Put(3)).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("the queue of shard 0 is full"),
+        "{error}"
+    );
+    assert!(matches!(
+        error,
+        ShardSendError::Full {
+            shard: 0,
+            message: Msg::Put(3)
+        }
+    ));
+    assert_eq!(mesh.queued(0), Some(2));
+    assert_eq!(mesh.queued(1), None);
+}
+
+#[test]
+fn a_reply_dropped_by_its_handler_ends_the_call() {
+    let mut shards = ShardsBuilder::new()
+        .shards(2)
+        .local(log(), |t: &mut T<'_>, mut shard| {
+            if shard.index() == 1 {
+                // Receives requests and forgets to answer them.
+                while let Ok(msg) = t.recv(shard.inbox())? {
+                    drop(msg);
+                }
+                return Ok(());
+            }
+            let error = shard
+                .mesh()
+                .call(t, 1, |reply| Msg::Double(4, reply))?
+                .unwrap_err();
+            assert!(matches!(error, CallError::NoReply { shard: 1 }));
+            assert!(error.into_message().is_none());
+            t.state().notes.push("no reply".into());
+            Ok(())
+        })
+        .unwrap();
+    shards.run_until_idle();
+    let ends = shards.finish();
+    assert_eq!(state(&ends[0]).notes, ["no reply"]);
+}
+
+#[test]
 fn zero_shards_or_a_zero_capacity_are_refused() {
     let main = |t: &mut T<'_>, mut shard: Shard<Msg, Log>| serve(t, &mut shard);
     let error = ShardsBuilder::new()
@@ -558,4 +644,32 @@ fn stopping_tears_down_tasks_that_do_not_listen() {
     for end in shards.join() {
         assert_eq!(end.unwrap(), ["torn down"]);
     }
+}
+
+#[test]
+fn threads_can_run_on_virtual_clocks() {
+    let (told, heard) = mpsc::channel();
+    let shards = ShardsBuilder::new()
+        .shards(2)
+        .virtual_clock()
+        .start(
+            log(),
+            move |t: &mut T<'_>, mut shard: Shard<Msg, Log>| {
+                if shard.index() == 0 {
+                    // An hour of virtual time passes at once.
+                    t.sleep(Duration::from_secs(3600))?;
+                    let doubled = shard.mesh().call(t, 1, |reply| Msg::Double(2, reply))?;
+                    let now = t.now();
+                    told.send(format!("{} at {now}", doubled.unwrap())).unwrap();
+                    return Ok(());
+                }
+                serve(t, &mut shard)
+            },
+            |end: Finished<Log, Msg>| end.index,
+        )
+        .unwrap();
+    assert_eq!(heard.recv().unwrap(), "4 at 3600s");
+    shards.shutdown();
+    let ends: Vec<usize> = shards.join().into_iter().map(Result::unwrap).collect();
+    assert_eq!(ends, [0, 1]);
 }
