@@ -673,3 +673,56 @@ fn threads_can_run_on_virtual_clocks() {
     let ends: Vec<usize> = shards.join().into_iter().map(Result::unwrap).collect();
     assert_eq!(ends, [0, 1]);
 }
+
+/// One acceptor (here the test's thread) hands each accepted connection
+/// to a shard, as a `std::net::TcpStream`; the shard registers it with its
+/// driver and serves it.
+#[cfg(feature = "io")]
+#[test]
+fn an_acceptor_hands_connections_to_shards() {
+    use std::io::Read;
+    use std::net::{TcpListener, TcpStream};
+
+    use coshare::driver::shards::Mesh;
+
+    let (meshes, mesh) = mpsc::channel::<Mesh<TcpStream, ()>>();
+    let shards = ShardsBuilder::new()
+        .shards(2)
+        .start(
+            |_, _| (),
+            move |t: &mut Task<()>, mut shard: Shard<TcpStream, ()>| -> Eff<Yields, ()> {
+                if shard.index() == 0 {
+                    // The mesh is `Send`: the acceptor gets one.
+                    meshes.send(shard.mesh().clone()).unwrap();
+                }
+                let index = shard.index();
+                while let Ok(accepted) = t.recv(shard.inbox())? {
+                    let mut stream = t.handle().tcp_stream_from_std(accepted).unwrap();
+                    t.spawn(move |t: &mut Task<()>| -> Eff<Yields, ()> {
+                        let hello = format!("served by shard {index}");
+                        t.write_all(&mut stream, hello.as_bytes())?.unwrap();
+                        Ok(())
+                    })
+                    .unwrap();
+                }
+                Ok(())
+            },
+            |_| (),
+        )
+        .unwrap();
+    let mesh = mesh.recv().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    for n in 0..4 {
+        let mut client = TcpStream::connect(addr).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        mesh.try_send(n % 2, accepted).unwrap();
+        let mut hello = String::new();
+        client.read_to_string(&mut hello).unwrap();
+        assert_eq!(hello, format!("served by shard {}", n % 2));
+    }
+    shards.shutdown();
+    for end in shards.join() {
+        end.unwrap();
+    }
+}

@@ -115,11 +115,14 @@
 //! With the `io` feature each shard can listen on the same port with
 //! `SO_REUSEPORT` ([`TcpListenOptions::reuse_port`](crate::driver::TcpListenOptions)):
 //! the kernel spreads new connections over the shards' listeners, and no
-//! connection crosses a thread. The other way, one shard accepting and
-//! sending each `std::net::TcpStream` (which is `Send`) to another, costs
-//! a message per connection and leaves the acceptor's core busier, but
-//! lets the program choose the shard (by load, or by what the client
-//! asks). `SO_REUSEPORT` spreads by a hash of the addresses, so a few long
+//! connection crosses a thread. The other way, one acceptor (a thread of
+//! its own, with a blocking `std::net::TcpListener`) sending each
+//! `std::net::TcpStream` (which is `Send`) to a shard, which registers it
+//! with [`DriverHandle::tcp_stream_from_std`](crate::driver::DriverHandle::tcp_stream_from_std),
+//! costs a message per connection and leaves the acceptor's core busier,
+//! but lets the program choose the shard (by load, or by what the client
+//! asks). An acceptor outside the shards gets a [`Mesh`] from one of them
+//! (it is `Send`). `SO_REUSEPORT` spreads by a hash of the addresses, so a few long
 //! connections can land on one shard; when a shard stops, connections
 //! queued on its listener are reset by the kernel.
 //!
