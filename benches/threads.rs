@@ -19,6 +19,11 @@
 //!   loop (the driver never blocks; it takes the inbox at the start of each
 //!   round); the task replies to the last one. The tokio side has the same
 //!   busy task. One iteration is one batch.
+//! * `shards`: a task of shard 0 calls shard 1 (`Mesh::call`: the request
+//!   with its `Reply` into shard 1's bounded queue, shard 1's task answers,
+//!   the answer wakes the caller), each shard a driver on its own thread;
+//!   against two plain threads that ping-pong over two `std::sync::mpsc`
+//!   channels. One iteration is one round trip, timed from inside.
 //! * `future`: a task awaiting an already-complete future
 //!   (`t.wait_future(async { .. })`), against the same value computed
 //!   inline in the task. One iteration is one await.
@@ -31,6 +36,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
+use coshare::driver::shards::{Reply, Shard, ShardsBuilder};
 use coshare::driver::{Driver, DriverBuilder, RemoteSender, Task};
 use coshare::{Eff, Yields};
 use criterion::Criterion;
@@ -170,6 +176,67 @@ fn remote(c: &mut Criterion) {
     group.finish();
 }
 
+/// `iters` calls from a task of shard 0 to shard 1, timed on shard 0.
+fn shard_calls(iters: u64) -> Duration {
+    let (told, took) = mpsc::channel();
+    let shards = ShardsBuilder::new()
+        .shards(2)
+        .start(
+            |_, _| (),
+            move |t: &mut Task<()>, mut shard: Shard<(u64, Reply<u64>), ()>| -> Eff<Yields, ()> {
+                if shard.index() == 0 {
+                    let start = Instant::now();
+                    for n in 0..iters {
+                        let back = shard.mesh().call(t, 1, |reply| (n, reply))?.unwrap();
+                        black_box(back);
+                    }
+                    told.send(start.elapsed()).unwrap();
+                    return Ok(());
+                }
+                while let Ok((n, reply)) = t.recv(shard.inbox())? {
+                    let _ = reply.send(n);
+                }
+                Ok(())
+            },
+            |_| (),
+        )
+        .unwrap();
+    let took = took.recv().unwrap();
+    shards.shutdown();
+    for end in shards.join() {
+        end.unwrap();
+    }
+    took
+}
+
+/// `iters` round trips between two plain threads over two `std::sync::mpsc`
+/// channels, timed on the first.
+fn mpsc_calls(iters: u64) -> Duration {
+    let (ask, asked) = mpsc::channel::<u64>();
+    let (answer, answered) = mpsc::channel::<u64>();
+    let server = std::thread::spawn(move || {
+        while let Ok(n) = asked.recv() {
+            answer.send(n).unwrap();
+        }
+    });
+    let start = Instant::now();
+    for n in 0..iters {
+        ask.send(n).unwrap();
+        black_box(answered.recv().unwrap());
+    }
+    let took = start.elapsed();
+    drop(ask);
+    server.join().unwrap();
+    took
+}
+
+fn shards(c: &mut Criterion) {
+    let mut group = c.benchmark_group("shards");
+    group.bench_function("call", |b| b.iter_custom(shard_calls));
+    group.bench_function("std_mpsc", |b| b.iter_custom(mpsc_calls));
+    group.finish();
+}
+
 /// `iters` awaits of a complete future (or, `inline`, the same value
 /// computed in place) by one task, timed from inside the task.
 fn awaits(iters: u64, inline: bool) -> Duration {
@@ -228,6 +295,12 @@ fn print_table(dir: &Path, since: SystemTime) {
             BATCH as f64,
         ),
         (
+            "a call to another shard and its answer (round trip; baseline: std mpsc between two threads)",
+            "shards/call",
+            "shards/std_mpsc",
+            1.0,
+        ),
+        (
             "a task awaits a complete future (per await; baseline: inline)",
             "future/wait_future",
             "future/inline",
@@ -269,6 +342,7 @@ fn main() {
         .output_directory(&dir)
         .configure_from_args();
     remote(&mut criterion);
+    shards(&mut criterion);
     future(&mut criterion);
     criterion.final_summary();
     let args: Vec<String> = std::env::args().collect();

@@ -169,6 +169,10 @@
 //! and why no wake-up can fall between the two, is written down in
 //! `reactor/remote.rs`.
 //!
+//! To use more than one core, run a driver per thread: the [`shards`]
+//! module starts them, each with its own state, and joins them with
+//! bounded queues of typed messages.
+//!
 //! A task awaits any `Future` with [`Task::wait_future`] (or
 //! [`wait::future`] in a `select`), polled with a real `Send + Sync`
 //! `std::task::Waker`; [`Task::blocking`] runs a closure on a thread pool,
@@ -182,6 +186,8 @@
 //! ```text
 //!   explore.rs (Explore: many schedules, shrinking)
 //!   tokio.rs (a run inside tokio)   assertions.rs (auto traits)
+//!   shards/ (thread-per-core: a driver per thread, typed messages
+//!            between them; its own room map is in its docs)
 //!   driver_scope.rs (Driver::scope, DriverScope)
 //!   run.rs (Driver, the run loop)   builder.rs   access.rs
 //!     observe.rs (slow steps, tracing spans)
@@ -228,6 +234,7 @@ mod run;
 mod scope;
 mod scope_shared;
 mod select;
+pub mod shards;
 mod source;
 mod sources;
 mod task;

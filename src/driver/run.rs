@@ -27,9 +27,11 @@ type StepResult = Result<Resumed<(), ()>, crate::error::ResumeError<()>>;
 /// Owns a stage and runs its tasks as events arrive. See the
 /// [module docs](super).
 pub struct Driver<S: 'static> {
-    // Field order matters: the stage (and with it every task, whose cleanup
-    // may touch the reactor) is dropped first, then the books of the tasks
-    // it tore down are closed, then the driver's handle.
+    // Field order matters: other threads are told first that the driver is
+    // gone, then the stage (and with it every task, whose cleanup may touch
+    // the reactor) is dropped, then the books of the tasks it tore down are
+    // closed, then the driver's handle.
+    _gone: CloseRemote,
     stage: Stage<S>,
     _ends: EndAll,
     handle: DriverHandle,
@@ -92,12 +94,14 @@ pub(crate) struct Outlook {
     pub(crate) clock_is_virtual: bool,
 }
 
-impl<S: 'static> Drop for Driver<S> {
-    /// Tells other threads the driver is gone (their sends fail and give
-    /// the message back, its wakers do nothing); then the stage, with
-    /// every task, is dropped.
+/// Tells other threads the driver is gone (their sends fail and give the
+/// message back, its wakers do nothing), before the stage, with every
+/// task, is dropped.
+struct CloseRemote(DriverHandle);
+
+impl Drop for CloseRemote {
     fn drop(&mut self) {
-        self.handle.shared().close_remote();
+        self.0.shared().close_remote();
     }
 }
 
@@ -108,6 +112,7 @@ impl<S: 'static> Driver<S> {
         observe: Option<Box<Observe>>,
     ) -> Self {
         Driver {
+            _gone: CloseRemote(handle.clone()),
             stage,
             _ends: EndAll(handle.clone()),
             handle,
@@ -225,6 +230,47 @@ impl<S: 'static> Driver<S> {
         };
         let _finish = FinishGuard::new(shared, handle.id);
         self.stage.cancel(target).map(drop)
+    }
+
+    /// Tears down every task, as dropping the driver does (each one's
+    /// pending wait returns `Err(Interrupt)` and its cleanup runs, without
+    /// waiting), and returns the state, which the cleanup may still have
+    /// touched.
+    ///
+    /// ```
+    /// use coshare::driver::{DriverBuilder, Task};
+    /// use coshare::{Eff, Yields};
+    ///
+    /// let mut driver = DriverBuilder::new().virtual_clock().build(Vec::new());
+    /// driver
+    ///     .spawn(|t: &mut Task<Vec<&str>>| -> Eff<Yields, ()> {
+    ///         t.state().push("started");
+    ///         let stop = t.handle().event();
+    ///         let outcome = t.wait_event(&stop); // never set
+    ///         t.state().push("cancelled");
+    ///         outcome
+    ///     })
+    ///     .unwrap();
+    /// driver.run_until_idle();
+    /// assert_eq!(driver.into_state(), ["started", "cancelled"]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If a task's cleanup panicked, the panic is resumed after the
+    /// teardown finished (and the state is dropped).
+    pub fn into_state(self) -> S {
+        let Driver {
+            _gone,
+            stage,
+            _ends,
+            handle,
+            observe,
+        } = self;
+        drop(_gone);
+        let state = stage.into_state();
+        drop((_ends, handle, observe));
+        state
     }
 
     /// Every live task and what it waits on, in slot order.

@@ -79,6 +79,44 @@ impl DriverHandle {
     }
 }
 
+impl DriverHandle {
+    /// Registers a connected `std::net::TcpStream` with this driver (and
+    /// makes it non-blocking): for a connection accepted elsewhere, such as
+    /// an acceptor thread that hands each connection to one of the
+    /// [shards](crate::driver::shards) (a `std::net::TcpStream` is `Send`).
+    ///
+    /// ```
+    /// use coshare::driver::{Driver, Task};
+    /// use coshare::{Eff, Yields};
+    ///
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// let (accepted, _) = listener.accept()?; // on any thread
+    ///
+    /// let mut driver = Driver::new(Vec::new());
+    /// let mut stream = driver.handle().tcp_stream_from_std(accepted)?;
+    /// driver
+    ///     .spawn(move |t: &mut Task<Vec<u8>>| -> Eff<Yields, ()> {
+    ///         let mut buf = [0u8; 5];
+    ///         let n = t.read(&mut stream, &mut buf)?.unwrap();
+    ///         t.state().extend_from_slice(&buf[..n]);
+    ///         Ok(())
+    ///     })
+    ///     .unwrap();
+    /// std::io::Write::write_all(&mut &client, b"hello")?;
+    /// driver.run().unwrap();
+    /// assert_eq!(driver.state(), b"hello");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn tcp_stream_from_std(&self, stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        let inner = mio::net::TcpStream::from_std(stream);
+        Ok(TcpStream {
+            io: Io::new(self.shared(), inner)?,
+        })
+    }
+}
+
 impl TcpListener {
     /// The address it listens on (useful after binding port 0).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
