@@ -7,7 +7,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use coshare::driver::shards::{
-    CallError, Finished, Reply, Shard, ShardFailure, ShardSendError, ShardsBuilder, StartError,
+    CallError, Finished, NoReply, Reply, Shard, ShardFailure, ShardSendError, ShardsBuilder,
+    StartError,
 };
 use coshare::driver::{Elapsed, Task};
 use coshare::{Eff, Yields};
@@ -81,6 +82,64 @@ fn a_call_returns_the_answer_as_straight_line_code() {
     assert!(!shards.is_running(0), "shard 0's main task returned");
     let ends = shards.finish();
     assert_eq!(state(&ends[0]).kept, [2, 4, 6]);
+}
+
+#[test]
+fn requests_to_several_shards_are_in_flight_at_once_and_gathered_in_any_order() {
+    let mut shards = ShardsBuilder::new()
+        .shards(3)
+        .local(log(), |t: &mut T<'_>, mut shard| {
+            if shard.index() == 0 {
+                let mesh = shard.mesh().clone();
+                let first = mesh.request(t, 1, |reply| Msg::Double(10, reply))?.unwrap();
+                let second = mesh.request(t, 2, |reply| Msg::Double(20, reply))?.unwrap();
+                assert_eq!((first.shard(), second.shard()), (1, 2));
+                // Neither handler has run yet: shard 0 has not waited.
+                t.state().notes.push(format!("{:?}", mesh.queued(1)));
+                // Gathered in the other order than sent.
+                let b = t.wait(second)?.unwrap();
+                let a = t.wait(first)?.unwrap();
+                t.state().kept.extend([a, b]);
+                return Ok(());
+            }
+            serve(t, &mut shard)
+        })
+        .unwrap();
+    shards.run_until_idle();
+    let ends = shards.finish();
+    assert_eq!(state(&ends[0]).notes, ["Some(1)"]);
+    assert_eq!(state(&ends[0]).kept, [20, 40]);
+}
+
+#[test]
+fn a_request_whose_reply_is_dropped_answers_no_reply_and_a_dropped_answer_closes_the_reply() {
+    let mut shards = ShardsBuilder::new()
+        .shards(2)
+        .local(log(), |t: &mut T<'_>, mut shard| {
+            if shard.index() == 1 {
+                // Forgets the first request, holds the second.
+                let forgotten = t.recv(shard.inbox())?;
+                drop(forgotten);
+                return serve(t, &mut shard);
+            }
+            let mesh = shard.mesh().clone();
+            let lost = mesh.request(t, 1, |reply| Msg::Double(1, reply))?.unwrap();
+            assert_eq!(t.wait(lost)?, Err(NoReply { shard: 1 }));
+            let given_up = mesh.request(t, 1, Msg::Hold)?.unwrap();
+            drop(given_up);
+            t.state().notes.push(NoReply { shard: 1 }.to_string());
+            Ok(())
+        })
+        .unwrap();
+    shards.run_until_idle();
+    let ends = shards.finish();
+    assert!(state(&ends[0]).notes[0].starts_with("shard 1 dropped the request's reply"));
+    // The handler sees that nobody waits for the held reply any more, and
+    // an answer sent now is given back.
+    let mut ends = ends;
+    let held = ends[1].as_mut().unwrap().state.held.pop().unwrap();
+    assert!(held.is_closed());
+    assert_eq!(held.send(7), Err(7));
 }
 
 #[test]

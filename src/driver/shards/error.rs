@@ -146,10 +146,7 @@ impl<M> fmt::Display for CallError<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CallError::Send(error) => error.fmt(f),
-            CallError::NoReply { shard } => write!(
-                f,
-                "shard {shard} dropped the request's reply without answering (its handler forgot it or panicked, or the shard stopped first)"
-            ),
+            CallError::NoReply { shard } => super::NoReply { shard: *shard }.fmt(f),
         }
     }
 }

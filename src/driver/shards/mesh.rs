@@ -10,7 +10,7 @@ use concurrent_queue::PushError;
 
 use super::error::{CallError, ShardSendError};
 use super::lane::Lane;
-use super::reply::{self, Reply};
+use super::reply::{self, Answer, NoReply, Reply};
 use crate::driver::reactor::Waiter;
 use crate::driver::report::WaitOn;
 use crate::driver::source::{Context, Source};
@@ -205,6 +205,9 @@ impl<M, S: 'static> Mesh<M, S> {
     /// [`send`](Mesh::send) does; `Err(CallError::NoReply { .. })` if the
     /// reply was dropped unanswered (the handler panicked, or its shard
     /// stopped first).
+    ///
+    /// To have requests to several shards in flight at once, use
+    /// [`request`](Mesh::request) and wait for the answers afterwards.
     #[track_caller]
     pub fn call<A>(
         &self,
@@ -212,12 +215,60 @@ impl<M, S: 'static> Mesh<M, S> {
         to: usize,
         make: impl FnOnce(Reply<A>) -> M,
     ) -> Eff<Yields, Result<A, CallError<M>>> {
-        let (reply, answer) = reply::pair(self.shared.activity.clone());
-        if let Err(error) = self.send(t, to, make(reply))? {
-            return Ok(Err(CallError::Send(error)));
-        }
+        let answer = match self.request(t, to, make)? {
+            Ok(answer) => answer,
+            Err(error) => return Ok(Err(CallError::Send(error))),
+        };
         Ok(t.wait(answer)?
-            .map_err(|_| CallError::NoReply { shard: to }))
+            .map_err(|NoReply { shard }| CallError::NoReply { shard }))
+    }
+
+    /// Sends a request made by `make` to shard `to`, as
+    /// [`call`](Mesh::call) does, but does not wait for the answer: the
+    /// [`Answer`] it returns is a wait source for it. The send is a yield
+    /// point (it waits while the queue is full); `Err` gives the request
+    /// back, as [`send`](Mesh::send) does.
+    ///
+    /// Scatter, then gather: send a request to every shard first, then wait
+    /// for each answer, and the shards work on them at the same time.
+    ///
+    /// ```
+    /// use coshare::driver::shards::{Reply, Shard, ShardsBuilder};
+    /// use coshare::driver::Task;
+    /// use coshare::{Eff, Yields};
+    ///
+    /// type Ask = (u64, Reply<u64>);
+    /// // Shard 0 asks shards 1 and 2 to square a number each, both at once.
+    /// let mut shards = ShardsBuilder::new()
+    ///     .shards(3)
+    ///     .local(|_, _| 0u64, |t: &mut Task<u64>, mut shard: Shard<Ask, u64>| -> Eff<Yields, ()> {
+    ///         if shard.index() == 0 {
+    ///             let mesh = shard.mesh().clone();
+    ///             let three = mesh.request(t, 1, |reply| (3, reply))?.unwrap();
+    ///             let four = mesh.request(t, 2, |reply| (4, reply))?.unwrap();
+    ///             *t.state() = t.wait(three)?.unwrap() + t.wait(four)?.unwrap();
+    ///             return Ok(());
+    ///         }
+    ///         while let Ok((n, reply)) = t.recv(shard.inbox())? {
+    ///             let _ = reply.send(n * n);
+    ///         }
+    ///         Ok(())
+    ///     })
+    ///     .unwrap();
+    /// shards.run_until_idle();
+    /// shards.shutdown();
+    /// let states: Vec<u64> = shards.finish().into_iter().map(|end| end.unwrap().state).collect();
+    /// assert_eq!(states, [25, 0, 0]);
+    /// ```
+    #[track_caller]
+    pub fn request<A>(
+        &self,
+        t: &mut Task<'_, S>,
+        to: usize,
+        make: impl FnOnce(Reply<A>) -> M,
+    ) -> Eff<Yields, Result<Answer<A>, ShardSendError<M>>> {
+        let (reply, answer) = reply::pair(self.shared.activity.clone(), to);
+        Ok(self.send(t, to, make(reply))?.map(|()| answer))
     }
 
     /// Spawns a task running `body` on shard `to` (any shard, this one

@@ -161,6 +161,6 @@ pub use error::{CallError, ShardFailure, ShardSendError, StartError};
 pub use inbox::{Inbox, LaneRecv};
 pub use local::LocalShards;
 pub use mesh::{Mesh, SendMessage, SpawnBody};
-pub use reply::Reply;
+pub use reply::{Answer, NoReply, Reply};
 pub use shard::{Finished, Shard};
 pub use threads::Shards;

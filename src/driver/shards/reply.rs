@@ -145,18 +145,65 @@ impl<A> fmt::Debug for Reply<A> {
     }
 }
 
-/// The reply never came: its [`Reply`] was dropped unanswered.
-pub(crate) struct NoReply;
+/// The answer to a request never came: its [`Reply`] was dropped
+/// unanswered (the handler did not answer, panicked, or its shard stopped
+/// before handling the request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoReply {
+    /// The shard the request went to.
+    pub shard: usize,
+}
 
-/// The calling task's wait for the answer.
-pub(crate) struct Answer<A> {
+impl fmt::Display for NoReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "shard {} dropped the request's reply without answering (its handler forgot it or panicked, or the shard stopped first)",
+            self.shard
+        )
+    }
+}
+
+impl std::error::Error for NoReply {}
+
+/// A request in flight: the caller's end of a [`Reply`], made by
+/// [`Mesh::request`](super::Mesh::request).
+///
+/// It is a wait source: [`Task::wait`](crate::driver::Task::wait) on it (or
+/// on `&mut` it, in a [`select`](crate::driver::Task::select) or under a
+/// [`timeout`](crate::driver::Task::timeout)) gives the answer, or
+/// [`NoReply`] if the reply was dropped unanswered. Several answers can be
+/// in flight at once, to as many shards: send every request, then wait for
+/// each answer (scatter, then gather).
+///
+/// Dropping it gives up the answer: a later [`Reply::send`] gives its value
+/// back to the handler.
+pub struct Answer<A> {
     shared: Arc<Shared<A>>,
+    shard: usize,
     /// Registered, and counted among the driver's outside waits.
     waiting: bool,
 }
 
-/// A new call's two ends.
-pub(crate) fn pair<A>(activity: Option<Arc<AtomicU64>>) -> (Reply<A>, Answer<A>) {
+impl<A> Answer<A> {
+    /// The shard the request went to.
+    pub fn shard(&self) -> usize {
+        self.shard
+    }
+}
+
+impl<A> fmt::Debug for Answer<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let answered = matches!(*self.shared.slot(), Slot::Answered(_) | Slot::Dropped);
+        f.debug_struct("Answer")
+            .field("shard", &self.shard)
+            .field("settled", &answered)
+            .finish()
+    }
+}
+
+/// A new request's two ends, to `shard`.
+pub(crate) fn pair<A>(activity: Option<Arc<AtomicU64>>, shard: usize) -> (Reply<A>, Answer<A>) {
     let shared = Arc::new(Shared {
         slot: Mutex::new(Slot::Waiting(None)),
         activity,
@@ -167,6 +214,7 @@ pub(crate) fn pair<A>(activity: Option<Arc<AtomicU64>>) -> (Reply<A>, Answer<A>)
         },
         Answer {
             shared,
+            shard,
             waiting: false,
         },
     )
@@ -179,8 +227,7 @@ impl<A> Source for Answer<A> {
         let mut slot = self.shared.slot();
         match std::mem::replace(&mut *slot, Slot::Closed) {
             Slot::Answered(value) => Some(Ok(value)),
-            Slot::Dropped => Some(Err(NoReply)),
-            Slot::Closed => Some(Err(NoReply)),
+            Slot::Dropped | Slot::Closed => Some(Err(NoReply { shard: self.shard })),
             waiting @ Slot::Waiting(_) => {
                 *slot = waiting;
                 None
