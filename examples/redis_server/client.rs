@@ -39,6 +39,7 @@ use coshare::{Eff, Yields};
 use frunk::{Coproduct, hlist};
 
 use crate::commands::{After, Frame, Outbox, Session};
+use crate::forward::{self, Forwarder, MAX_FORWARDED, ShardMesh};
 use crate::resp::{Limits, Parsed, Parser, ReadBuffer};
 use crate::server::State;
 
@@ -55,6 +56,9 @@ pub struct Settings {
     pub reaper_wakeup: Notify,
     /// Set by `SHUTDOWN`: the server stops (see `server.rs`).
     pub stop: Event,
+    /// The other shards, when the keyspace is split over several (see
+    /// `forward.rs`).
+    pub mesh: Option<ShardMesh>,
 }
 
 /// Replies are sent once this many bytes are pending, before more
@@ -142,13 +146,20 @@ pub fn connection(
     settings: Settings,
 ) -> Eff<Yields, ()> {
     let _ = conn.set_nodelay(true);
-    let end = serve(t, &mut conn, &mut session, &settings)?;
+    let mut forwarder = settings.mesh.clone().map(Forwarder::new);
+    let end = serve(t, &mut conn, &mut session, &settings, forwarder.as_mut())?;
     t.with_state(|s| {
         s.db.clients -= 1;
         s.db.end_session(&mut session);
     });
     if matches!(end, End::Shutdown) {
         settings.stop.set();
+    }
+    if let Some(forwarder) = &forwarder {
+        forwarder.close(t, session.id)?;
+        if matches!(end, End::Shutdown) {
+            forwarder.shutdown_all(t)?;
+        }
     }
     match end {
         End::Fatal => {
@@ -169,6 +180,7 @@ fn serve(
     conn: &mut TcpStream,
     session: &mut Session,
     settings: &Settings,
+    mut forwarder: Option<&mut Forwarder>,
 ) -> Eff<Yields, End> {
     let mut parser = Parser::new(settings.limits);
     let mut input = ReadBuffer::new();
@@ -188,16 +200,19 @@ fn serve(
         let now = t.now().since_start();
         let mut end = None;
         let mut need = None;
-        while end.is_none() && need.is_none() && out.len() < FLUSH_AT {
+        let room = |forwarder: &Option<&mut Forwarder>| {
+            forwarder
+                .as_ref()
+                .is_none_or(|f| f.forwarded() < MAX_FORWARDED)
+        };
+        while end.is_none() && need.is_none() && out.len() < FLUSH_AT && room(&forwarder) {
             let used = match parser.parse(input.unread()) {
                 Parsed::Request { args, consumed } => {
-                    let after = t.with_state(|s| {
-                        let after = s.db.execute(args, session, now, &mut out);
-                        if s.db.take_reaper_wakeup() {
-                            settings.reaper_wakeup.notify_one();
-                        }
-                        after
-                    });
+                    let wakeup = &settings.reaper_wakeup;
+                    let after = match forwarder.as_deref_mut() {
+                        None => forward::here(t, args, session, now, &mut out, wakeup),
+                        Some(f) => f.request(t, args, session, now, &mut out, wakeup),
+                    };
                     end = match after {
                         After::Continue => None,
                         After::Close => Some(End::Quit),
@@ -218,6 +233,10 @@ fn serve(
                 }
             };
             input.consume(used);
+        }
+        // The replies from other shards, in their places.
+        if let Some(forwarder) = forwarder.as_deref_mut() {
+            forwarder.gather(t, session.id, &mut out)?;
         }
         if matches!(end, Some(End::Dropped)) {
             return Ok(End::Dropped);

@@ -80,40 +80,60 @@
 
 mod client;
 mod commands;
+mod forward;
 mod resp;
 mod server;
+mod sharded;
 
 use std::io::Write;
 
 use server::{Options, RedisServer};
+use sharded::ShardedServer;
 
 const DEFAULT_PORT: u16 = 6380;
 
-/// The port from the command line, else the environment, else 6380.
-fn port(mut args: impl Iterator<Item = String>, env: Option<String>) -> Result<u16, String> {
+const USAGE: &str = "usage: redis_server [--port N] [--threads N]   \
+     (or COSHARE_REDIS_PORT=N; default port 6380, 1 thread)";
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+struct Args {
+    port: u16,
+    /// Shards, each on a thread of its own (1: the one-thread server).
+    threads: usize,
+}
+
+/// The port from the command line, else the environment, else 6380; the
+/// thread count from the command line, else 1.
+fn parse_args(mut args: impl Iterator<Item = String>, env: Option<String>) -> Result<Args, String> {
     let mut port = None;
+    let mut threads = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--port" | "-p" => port = args.next(),
-            "--help" | "-h" => {
-                return Err(
-                    "usage: redis_server [--port N]   (or COSHARE_REDIS_PORT=N; default 6380)"
-                        .into(),
-                );
-            }
+            "--port" | "-p" => port = Some(args.next().ok_or("--port needs a number")?),
+            "--threads" | "-t" => threads = Some(args.next().ok_or("--threads needs a number")?),
+            "--help" | "-h" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
     }
-    match port.or(env) {
-        None => Ok(DEFAULT_PORT),
+    let port = match port.or(env) {
+        None => DEFAULT_PORT,
         Some(text) => text
             .parse()
-            .map_err(|_| format!("not a port number: {text:?}")),
-    }
+            .map_err(|_| format!("not a port number: {text:?}"))?,
+    };
+    let threads = match threads {
+        None => 1,
+        Some(text) => match text.parse() {
+            Ok(n) if n >= 1 => n,
+            _ => return Err(format!("not a thread count (1 or more): {text:?}")),
+        },
+    };
+    Ok(Args { port, threads })
 }
 
 fn main() {
-    let port = port(
+    let args = parse_args(
         std::env::args().skip(1),
         std::env::var("COSHARE_REDIS_PORT").ok(),
     )
@@ -121,31 +141,51 @@ fn main() {
         eprintln!("{message}");
         std::process::exit(2);
     });
-    let server = RedisServer::bind(Options::loopback(port)).unwrap_or_else(|e| {
+    let port = args.port;
+    let cannot_listen = |e: std::io::Error| -> ! {
         eprintln!("cannot listen on 127.0.0.1:{port}: {e}");
         std::process::exit(1);
-    });
-    println!("coshare redis server listening on {}", server.local_addr());
-    let _ = std::io::stdout().flush();
-    if let Err(deadlock) = server.run() {
-        eprintln!("{deadlock}");
+    };
+    let served = if args.threads == 1 {
+        let server =
+            RedisServer::bind(Options::loopback(port)).unwrap_or_else(|e| cannot_listen(e));
+        println!("coshare redis server listening on {}", server.local_addr());
+        let _ = std::io::stdout().flush();
+        server.run().map_err(|deadlock| deadlock.to_string())
+    } else {
+        let server = ShardedServer::start(Options::loopback(port), args.threads)
+            .unwrap_or_else(|e| cannot_listen(e));
+        println!(
+            "coshare redis server listening on {} ({} threads)",
+            server.local_addr(),
+            args.threads
+        );
+        let _ = std::io::stdout().flush();
+        server.run()
+    };
+    if let Err(message) = served {
+        eprintln!("{message}");
         std::process::exit(1);
     }
     println!("shut down");
 }
 
 #[test]
-fn the_port_comes_from_the_arguments_or_the_environment() {
+fn the_port_and_threads_come_from_the_arguments_or_the_environment() {
     let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    assert_eq!(port(args(&[]).into_iter(), None), Ok(6380));
-    assert_eq!(port(args(&["--port", "7000"]).into_iter(), None), Ok(7000));
-    assert_eq!(
-        port(args(&["-p", "0"]).into_iter(), Some("9".into())),
-        Ok(0)
-    );
-    assert_eq!(port(args(&[]).into_iter(), Some("9".into())), Ok(9));
-    assert!(port(args(&["--port", "x"]).into_iter(), None).is_err());
-    assert!(port(args(&["7000"]).into_iter(), None).is_err());
+    let parsed = |list: &[&str], env: Option<&str>| {
+        parse_args(args(list).into_iter(), env.map(String::from))
+    };
+    let ok = |port, threads| Ok(Args { port, threads });
+    assert_eq!(parsed(&[], None), ok(6380, 1));
+    assert_eq!(parsed(&["--port", "7000"], None), ok(7000, 1));
+    assert_eq!(parsed(&["-p", "0"], Some("9")), ok(0, 1));
+    assert_eq!(parsed(&[], Some("9")), ok(9, 1));
+    assert_eq!(parsed(&["--threads", "2", "-p", "1"], None), ok(1, 2));
+    assert!(parsed(&["--port", "x"], None).is_err());
+    assert!(parsed(&["--port"], None).is_err());
+    assert!(parsed(&["--threads", "0"], None).is_err());
+    assert!(parsed(&["7000"], None).is_err());
 }
 
 /// The example end to end: answer a pipelined `PING` and `ECHO`, then stop

@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use coshare::SpawnOptions;
+use coshare::driver::shards::Inbox;
 use coshare::driver::{
     Deadlock, Driver, Event, Instant, JoinHandle, Notify, Scope, Task, TcpListenOptions,
     TcpListener, wait,
@@ -23,6 +24,7 @@ use frunk::hlist;
 
 use crate::client::{self, Settings};
 use crate::commands::{Config, Db};
+use crate::forward::{self, Message};
 use crate::resp::Limits;
 
 /// What every task shares: the keyspace.
@@ -99,10 +101,11 @@ impl RedisServer {
             max_pubsub_bytes: options.max_pubsub_bytes,
             reaper_wakeup: reaper_wakeup.clone(),
             stop: driver.handle().event(),
+            mesh: None,
         };
         let server = driver
             .spawn_with(&SpawnOptions::new().name("server"), move |t| {
-                serve(t, listener, settings, reaper_wakeup)
+                serve(t, listener, settings, reaper_wakeup, None)
             })
             .map_err(|e| io::Error::other(e.error().to_string()))?;
         Ok(RedisServer {
@@ -127,22 +130,41 @@ impl RedisServer {
     }
 }
 
-/// The server task: the reaper and the connections in one task scope.
-fn serve(
+/// The server task: the reaper, the connections and, on a shard, the task
+/// that answers the other shards, in one task scope.
+pub fn serve(
     t: &mut Task<'_, State>,
     mut listener: TcpListener,
     settings: Settings,
     reaper_wakeup: Notify,
+    inbox: Option<Inbox<Message>>,
 ) -> Eff<Yields, ()> {
     let stop = settings.stop.clone();
     let served = t.scope(|s| {
+        let wakeup = reaper_wakeup.clone();
         let reaper_task = s.spawn_with(&SpawnOptions::new().name("reaper"), move |t| {
-            reaper(t, reaper_wakeup)?;
+            reaper(t, wakeup)?;
             Ok(Ok(()))
         });
         if let Err(e) = reaper_task {
             eprintln!("cannot start the reaper: {}", e.error());
             return Ok(Ok(()));
+        }
+        if let Some(mut inbox) = inbox {
+            let stop = stop.clone();
+            let answering = s.spawn_with(&SpawnOptions::new().name("shards"), move |t| {
+                forward::answer(t, &mut inbox, &reaper_wakeup, &stop)?;
+                // The inbox closed: the shards are shutting down.
+                stop.set();
+                Ok(Ok(()))
+            });
+            if let Err(e) = answering {
+                eprintln!(
+                    "cannot start the task that answers other shards: {}",
+                    e.error()
+                );
+                return Ok(Ok(()));
+            }
         }
         accept_loop(s, &mut listener, &settings, &stop)?;
         // SHUTDOWN: stop the reaper and every connection; the scope waits

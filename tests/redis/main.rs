@@ -20,11 +20,17 @@ mod client;
 #[path = "../../examples/redis_server/commands/mod.rs"]
 mod commands;
 #[allow(dead_code)]
+#[path = "../../examples/redis_server/forward.rs"]
+mod forward;
+#[allow(dead_code)]
 #[path = "../../examples/redis_server/resp/mod.rs"]
 mod resp;
 #[allow(dead_code)]
 #[path = "../../examples/redis_server/server.rs"]
 mod server;
+#[allow(dead_code)]
+#[path = "../../examples/redis_server/sharded.rs"]
+mod sharded;
 
 #[allow(dead_code)] // each test binary uses its own part
 mod support;

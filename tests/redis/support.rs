@@ -10,6 +10,7 @@ use redis::{Connection, RedisResult};
 
 use crate::resp::Limits;
 use crate::server::{Options, RedisServer};
+use crate::sharded::ShardedServer;
 
 /// A server on its own thread; dropping it sends `SHUTDOWN` and joins.
 pub struct TestServer {
@@ -36,6 +37,18 @@ impl TestServer {
             server.run().expect("the server runs until SHUTDOWN");
         });
         let addr = rx.recv().expect("the server thread reports its address");
+        TestServer {
+            addr,
+            thread: Some(thread),
+        }
+    }
+
+    /// The server split over `threads` shards, each on a thread.
+    pub fn sharded(threads: usize) -> TestServer {
+        let server =
+            ShardedServer::start(Options::loopback(0), threads).expect("bind a loopback port");
+        let addr = server.local_addr();
+        let thread = thread::spawn(move || server.run().expect("every shard ends cleanly"));
         TestServer {
             addr,
             thread: Some(thread),

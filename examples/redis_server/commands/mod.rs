@@ -51,6 +51,7 @@ mod keys;
 mod keyspace;
 mod lists;
 mod pubsub;
+mod route;
 mod strings;
 mod table;
 #[cfg(test)]
@@ -65,7 +66,9 @@ use crate::resp::{Args, Limits, parse_i64_strict, reply};
 pub use glob::glob_match;
 pub use keyspace::millis;
 pub use pubsub::{Frame, Outbox};
+pub use route::{Combine, Plan, Router, combine};
 use table::{Check, Spec};
+pub use tx::Queued;
 
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 const NOT_AN_INTEGER: &str = "ERR value is not an integer or out of range";
@@ -119,6 +122,9 @@ pub struct Db {
     /// Open connections (kept by the connection tasks).
     pub clients: usize,
     next_client_id: u64,
+    /// What `CLIENT ID`s step by: the shard count, so that shards hand
+    /// out distinct ones.
+    client_id_step: u64,
     commands_processed: u64,
 }
 
@@ -160,6 +166,33 @@ impl Session {
     pub fn needs_outbox(&self) -> bool {
         self.needs_outbox
     }
+
+    /// Whether a transaction is being queued (between `MULTI` and `EXEC`).
+    pub fn in_multi(&self) -> bool {
+        self.multi.is_some()
+    }
+
+    /// Takes the transaction being queued, to run it on the shard its keys
+    /// live on ([`Db::exec_shipped`]).
+    pub fn take_transaction(&mut self) -> Option<Queued> {
+        self.multi.take()
+    }
+
+    /// Whether the connection speaks RESP3.
+    pub fn resp3(&self) -> bool {
+        self.resp3
+    }
+
+    /// The stand-in, on the shard that owns a key, for connection `id` of
+    /// another shard: its commands run there with its protocol, and its
+    /// watches are kept there under its id.
+    pub fn proxy(id: u64, resp3: bool) -> Session {
+        Session {
+            id,
+            resp3,
+            ..Session::default()
+        }
+    }
 }
 
 /// What the connection does after a request.
@@ -187,14 +220,23 @@ impl Db {
             config,
             clients: 0,
             next_client_id: 1,
+            client_id_step: 1,
             commands_processed: 0,
         }
+    }
+
+    /// Hands out the `CLIENT ID`s `first`, `first + step`, ... (shard `i`
+    /// of `n` hands out `i + 1`, `i + 1 + n`, ...: distinct on every
+    /// shard).
+    pub fn set_client_ids(&mut self, first: u64, step: u64) {
+        self.next_client_id = first;
+        self.client_id_step = step.max(1);
     }
 
     /// A session for a new connection, with a fresh `CLIENT ID`.
     pub fn new_session(&mut self) -> Session {
         let id = self.next_client_id;
-        self.next_client_id += 1;
+        self.next_client_id += self.client_id_step;
         Session {
             id,
             ..Session::default()
@@ -209,6 +251,37 @@ impl Db {
         session.subscriptions = 0;
         session.multi = None;
         session.outbox = None;
+    }
+
+    /// Forgets what connection `id` of another shard watches here (it
+    /// closed).
+    pub fn forget_client(&mut self, id: u64) {
+        self.watches.unwatch(id);
+    }
+
+    /// Runs `EXEC` for a transaction queued on another shard: the same
+    /// checks (watched keys, refused commands) and the same one step as a
+    /// local `EXEC`.
+    pub fn exec_shipped(
+        &mut self,
+        session: &mut Session,
+        queued: Queued,
+        now: Duration,
+        out: &mut Vec<u8>,
+    ) {
+        session.multi = Some(queued);
+        let exec = crate::resp::OwnedArgs::from_slices(&["EXEC"]);
+        self.execute(exec.args(), session, now, out);
+    }
+
+    /// Refuses a request with `error` (a whole error line, code first),
+    /// as a refused command is: inside `MULTI`, the transaction will fail.
+    pub fn refuse(&mut self, session: &mut Session, error: &str, out: &mut Vec<u8>) {
+        self.commands_processed += 1;
+        if let Some(multi) = &mut session.multi {
+            multi.abort();
+        }
+        reply::error(out, error);
     }
 
     /// Runs one request and appends its reply to `out`: the checks of

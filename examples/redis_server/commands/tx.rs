@@ -34,6 +34,11 @@ impl Queued {
     pub fn len(&self) -> usize {
         self.commands.len()
     }
+
+    /// Makes `EXEC` fail (a command was refused).
+    pub fn abort(&mut self) {
+        self.aborted = true;
+    }
 }
 
 /// Refuses a command before it runs (Redis's `rejectCommand`): inside

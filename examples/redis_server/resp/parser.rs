@@ -87,7 +87,6 @@ pub struct OwnedArgs {
 
 impl OwnedArgs {
     /// Owned arguments from byte strings (for tests and tools).
-    #[allow(dead_code)] // used by the tests and the fuzz targets
     pub fn from_slices<A: AsRef<[u8]>>(args: &[A]) -> OwnedArgs {
         let spans: Vec<(usize, usize)> = args
             .iter()

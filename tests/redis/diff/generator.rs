@@ -62,6 +62,9 @@ pub struct Conn {
     /// After `HELLO 3`: no subscribed context, pushes for messages.
     pub resp3: bool,
     multi: bool,
+    /// Sent `WATCH` (kept until `RESET`: longer than the server keeps
+    /// the watches, which only narrows the keys it is given).
+    watching: bool,
     channels: Vec<Vec<u8>>,
     patterns: Vec<Vec<u8>>,
 }
@@ -73,6 +76,13 @@ impl Conn {
 }
 
 const KEYS: &[&[u8]] = &[b"k0", b"k1", b"k2", b"l0", b"l1", b"", b"k\0x", b"\xffkey"];
+/// The keys of a server split over two shards: `{a}` and `{b}` hash to
+/// different ones, and so do the others between them.
+const SHARDED_KEYS: &[&[u8]] = &[
+    b"{a}k0", b"{a}k1", b"{b}k2", b"{b}l0", b"l1", b"", b"k\0x", b"\xffkey",
+];
+/// A sharded server's transaction keys: one hash tag, so one shard.
+const TX_KEYS: &[&[u8]] = &[b"{a}k0", b"{a}k1", b"{a}l0"];
 const VALUES: &[&[u8]] = &[
     b"v",
     b"",
@@ -120,11 +130,43 @@ pub struct Generator {
     /// A key may hold a deadline already past: `DBSIZE` would differ.
     pub stale_keys: bool,
     pub unix_seconds: u64,
+    /// The server splits its keyspace over shards: transactions (and
+    /// `MSETNX`) use keys of one shard, and keyspace-wide commands stay out
+    /// of them (see the example's `commands/route.rs`).
+    pub sharded: bool,
+    /// The step being made is in a transaction (`WATCH` or `MULTI` sent).
+    in_tx: bool,
 }
 
 impl Generator {
+    pub fn new(seed: u64, unix_seconds: u64, sharded: bool) -> Generator {
+        Generator {
+            rng: Rng(seed),
+            conns: Default::default(),
+            stale_keys: false,
+            unix_seconds,
+            sharded,
+            in_tx: false,
+        }
+    }
+
     fn key(&mut self) -> Vec<u8> {
-        self.rng.pick(KEYS).to_vec()
+        let keys = match (self.sharded, self.in_tx) {
+            (false, _) => KEYS,
+            (true, false) => SHARDED_KEYS,
+            (true, true) => TX_KEYS,
+        };
+        self.rng.pick(keys).to_vec()
+    }
+
+    /// A key for a list command.
+    fn list_key(&mut self) -> Vec<u8> {
+        let keys: &[&[u8]] = match (self.sharded, self.in_tx) {
+            (false, _) => &[b"l0", b"l1", b"k0"],
+            (true, false) => &[b"{b}l0", b"l1", b"{a}k0"],
+            (true, true) => &[b"{a}l0", b"{a}k0"],
+        };
+        self.rng.pick(keys).to_vec()
     }
 
     fn value(&mut self) -> Vec<u8> {
@@ -199,8 +241,11 @@ impl Generator {
     /// Arguments for `name` with a random count: the arity errors.
     fn random_args(&mut self, name: &str) -> Vec<Vec<u8>> {
         let mut args = vec![self.name(name)];
+        // In a sharded server's transaction any argument may be a key, so
+        // every one is a key of the transaction's shard.
+        let keys_only = self.sharded && self.in_tx;
         for _ in 0..self.rng.below(4) {
-            args.push(if self.rng.chance(50) {
+            args.push(if self.rng.chance(50) || keys_only {
                 self.key()
             } else {
                 self.integer()
@@ -282,11 +327,15 @@ impl Generator {
                 args
             }
             12 => {
+                // Atomic over its keys: one shard's keys on a sharded server.
+                let in_tx = self.in_tx;
+                self.in_tx = self.sharded || in_tx;
                 let mut args = vec![self.name("MSETNX")];
                 for _ in 0..1 + self.rng.below(2) {
                     args.push(self.key());
                     args.push(self.value());
                 }
+                self.in_tx = in_tx;
                 args
             }
             13 => vec![self.name("MGET"), self.key(), self.key()],
@@ -301,8 +350,11 @@ impl Generator {
             22 => vec![self.name("TYPE"), self.key()],
             23 => {
                 const GLOBS: &[&[u8]] = &[b"*", b"k*", b"?0", b"[kl][01]", b"*\\", b"", b"l*"];
+                const SHARDED_GLOBS: &[&[u8]] =
+                    &[b"*", b"{a}*", b"*k?", b"*[kl][01]", b"*\\", b"", b"l*"];
+                let globs = if self.sharded { SHARDED_GLOBS } else { GLOBS };
                 return (
-                    vec![self.name("KEYS"), self.rng.pick(GLOBS).to_vec()],
+                    vec![self.name("KEYS"), self.rng.pick(globs).to_vec()],
                     Compare::AsSet,
                 );
             }
@@ -313,10 +365,7 @@ impl Generator {
                 } else {
                     "RPUSH"
                 };
-                let mut args = vec![
-                    self.name(name),
-                    self.rng.pick(&[&b"l0"[..], b"l1", b"k0"]).to_vec(),
-                ];
+                let mut args = vec![self.name(name), self.list_key()];
                 for _ in 0..1 + self.rng.below(3) {
                     args.push(self.value());
                 }
@@ -365,6 +414,7 @@ impl Generator {
     /// The next step on connection `conn`, and the model's update.
     pub fn step(&mut self, conn: usize) -> Step {
         let state = self.conns[conn].clone();
+        self.in_tx = state.multi || state.watching;
         let mut step = Step {
             conn,
             args: Vec::new(),
@@ -381,8 +431,16 @@ impl Generator {
             let (args, compare) = self.data_command();
             step.args = args;
             step.compare = compare;
-            // Inside EXEC's reply there is no allowance for order or time.
-            if state.multi && compare != Compare::Exact {
+            // Inside EXEC's reply there is no allowance for order or time;
+            // a sharded server runs a transaction on one shard, which
+            // cannot see the whole keyspace.
+            let keyspace_wide = |args: &[Vec<u8>]| {
+                let name = args[0].to_ascii_lowercase();
+                [&b"keys"[..], b"dbsize", b"flushall", b"flushdb"].contains(&name.as_slice())
+            };
+            if state.multi
+                && (compare != Compare::Exact || self.sharded && keyspace_wide(&step.args))
+            {
                 step.args = vec![self.name("EXISTS"), self.key()];
                 step.compare = Compare::Exact;
             }
@@ -415,6 +473,7 @@ impl Generator {
             2 | 3 => vec![self.name("EXEC")],
             4 => vec![self.name("DISCARD")],
             5 | 6 => {
+                self.in_tx = true;
                 let mut args = vec![self.name("WATCH")];
                 for _ in 0..self.rng.below(3) {
                     args.push(self.key());
@@ -439,6 +498,7 @@ impl Generator {
         let refused = state.subscribed() && !state.resp3;
         match name.as_slice() {
             b"multi" if arity_ok(&step.args, 1) && !refused => state.multi = true,
+            b"watch" => state.watching = true,
             b"exec" => state.multi = false,
             b"discard" if arity_ok(&step.args, 1) => state.multi = false,
             b"reset" if arity_ok(&step.args, 1) => *state = Conn::default(),

@@ -42,7 +42,7 @@ use crate::support::{Replies, TestServer, reply_len, show};
 
 mod generator;
 
-use generator::{CONNS, Compare, Generator, Rng, Step};
+use generator::{CONNS, Compare, Generator, Step};
 
 /// A real redis-server on a free loopback port; killed on drop.
 struct RealRedis {
@@ -203,6 +203,20 @@ fn describe(steps: &[Step]) -> String {
 
 #[test]
 fn replies_match_redis_server() {
+    differential(TestServer::start, false, 1000);
+}
+
+/// The server split over two shards answers as redis-server does too: its
+/// keys hash to both shards, so commands run here, on the other shard, or
+/// split over both; transactions use keys of one shard, as they must.
+#[test]
+fn sharded_replies_match_redis_server() {
+    differential(|| TestServer::sharded(2), true, 500);
+}
+
+/// Sends `cases` generated sequences to the server `start` makes and to a
+/// real redis-server, and compares the replies.
+fn differential(start: impl Fn() -> TestServer, sharded: bool, default_cases: usize) {
     let Some(binary) = RealRedis::binary() else {
         if std::env::var_os("COSHARE_REDIS_DIFF_REQUIRED").is_some() {
             panic!("redis-server is not installed and COSHARE_REDIS_DIFF_REQUIRED is set");
@@ -220,19 +234,14 @@ fn replies_match_redis_server() {
     let cases: usize = std::env::var("COSHARE_REDIS_DIFF_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(1000);
+        .unwrap_or(default_cases);
     let real = RealRedis::start(&binary);
-    let ours = TestServer::start();
+    let ours = start();
     let unix_seconds = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let mut generator = Generator {
-        rng: Rng(seed),
-        conns: Default::default(),
-        stale_keys: false,
-        unix_seconds,
-    };
+    let mut generator = Generator::new(seed, unix_seconds, sharded);
     let mut control = [Replies::connect(ours.addr), Replies::connect(real.addr)];
     let started = Instant::now();
     let mut steps_run = 0;

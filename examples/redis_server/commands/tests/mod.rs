@@ -3,9 +3,11 @@
 //! `tests/redis/diff/` checks many more against the real thing).
 //!
 //! `data`: strings, keys, expiry, lists, globs; `session`: what depends on
-//! the connection (errors, `HELLO`, RESP3, transactions, pub/sub).
+//! the connection (errors, `HELLO`, RESP3, transactions, pub/sub); `route`:
+//! where requests run when the keyspace is split over shards.
 
 mod data;
+mod route;
 mod session;
 
 use std::time::Duration;

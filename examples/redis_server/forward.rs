@@ -1,0 +1,362 @@
+//! Running a connection's requests when the keyspace is split over shards:
+//! here, on the key's owner, or on several shards at once, with every
+//! reply written back in the order of the requests.
+//!
+//! The connection task runs the requests of one read back to back (see
+//! `client.rs`). A request planned here ([`Router::plan`]) runs at once,
+//! as on one shard; one for another shard is added to that shard's batch,
+//! and a *hole* in the output marks where its reply goes. Once the read's
+//! requests are planned, [`Forwarder::gather`] sends each shard its batch
+//! as one message, waits for the answers (all shards work on their batches
+//! at the same time), and fills the holes. So a pipeline of requests costs
+//! one message and one wake-up per shard it touches, not one per request.
+//!
+//! Order: each shard gets a connection's requests in the order they were
+//! sent (one batch per read, batches in order, and the mesh keeps a
+//! sender's order), and every key lives on one shard, so the requests on
+//! any one key run in the order the client sent them, as on one shard.
+
+use std::time::Duration;
+
+use coshare::driver::shards::{Answer, Inbox, Mesh, Reply};
+use coshare::driver::{Event, Notify, Task};
+use coshare::{Eff, Yields};
+
+use crate::commands::{After, Combine, Plan, Queued, Router, Session, combine};
+use crate::resp::{Args, OwnedArgs};
+use crate::server::State;
+
+/// What shards send each other.
+pub enum Message {
+    /// Requests of connection `client` (of another shard), in order, for
+    /// keys this shard owns; answered with one reply each.
+    Run {
+        client: u64,
+        items: Vec<Item>,
+        reply: Reply<Vec<Vec<u8>>>,
+    },
+    /// Connection `client` (of another shard) closed: forget what it
+    /// watched here.
+    Forget { client: u64 },
+    /// A client sent `SHUTDOWN` to another shard: stop this one too.
+    Shutdown,
+}
+
+/// One request run for another shard's connection.
+pub struct Item {
+    args: OwnedArgs,
+    resp3: bool,
+    /// `EXEC` with the transaction the connection queued.
+    exec: Option<Queued>,
+}
+
+/// The shards' mesh, as the Redis server uses it.
+pub type ShardMesh = Mesh<Message, State>;
+
+/// The most requests a read may forward before its replies are gathered
+/// (a bound on what one batch holds).
+pub const MAX_FORWARDED: usize = 1024;
+
+/// The task of each shard that answers the others: runs their requests on
+/// this shard's keyspace, each batch in one step.
+pub fn answer(
+    t: &mut Task<'_, State>,
+    inbox: &mut Inbox<Message>,
+    reaper_wakeup: &Notify,
+    stop: &Event,
+) -> Eff<Yields, ()> {
+    while let Ok(message) = t.recv(inbox)? {
+        match message {
+            Message::Run {
+                client,
+                items,
+                reply,
+            } => {
+                let now = t.now().since_start();
+                let replies = t.with_state(|s| {
+                    let replies = items
+                        .into_iter()
+                        .map(|item| {
+                            let mut out = Vec::new();
+                            let mut session = Session::proxy(client, item.resp3);
+                            match item.exec {
+                                Some(queued) => {
+                                    s.db.exec_shipped(&mut session, queued, now, &mut out)
+                                }
+                                None => {
+                                    s.db.execute(item.args.args(), &mut session, now, &mut out);
+                                }
+                            }
+                            out
+                        })
+                        .collect();
+                    if s.db.take_reaper_wakeup() {
+                        reaper_wakeup.notify_one();
+                    }
+                    replies
+                });
+                // `Err`: the connection closed meanwhile; nobody reads it.
+                let _ = reply.send(replies);
+            }
+            Message::Forget { client } => t.with_state(|s| s.db.forget_client(client)),
+            Message::Shutdown => stop.set(),
+        }
+    }
+    Ok(())
+}
+
+/// Runs one request here, as the one-shard server does, and appends its
+/// reply to `out`.
+pub fn here(
+    t: &mut Task<'_, State>,
+    args: Args<'_>,
+    session: &mut Session,
+    now: Duration,
+    out: &mut Vec<u8>,
+    reaper_wakeup: &Notify,
+) -> After {
+    t.with_state(|s| {
+        let after = s.db.execute(args, session, now, out);
+        if s.db.take_reaper_wakeup() {
+            reaper_wakeup.notify_one();
+        }
+        after
+    })
+}
+
+/// Where a forwarded reply is.
+enum Piece {
+    /// Made here already.
+    Ready(Vec<u8>),
+    /// Item `item` of the batch of `shard`.
+    Remote { shard: usize, item: usize },
+}
+
+/// What fills a hole in the output.
+enum Hole {
+    /// One reply from another shard.
+    One(Piece),
+    /// The parts of a split or everywhere command, combined.
+    Combined {
+        how: Combine,
+        pieces: Vec<Piece>,
+        positions: Vec<Vec<usize>>,
+    },
+}
+
+/// One connection's forwarding: its router, and the batches and holes of
+/// the read being run.
+pub struct Forwarder {
+    router: Router,
+    mesh: ShardMesh,
+    /// Per shard, the requests to send it.
+    batches: Vec<Vec<Item>>,
+    /// Where replies from other shards go: an offset in the output, and
+    /// what fills it there.
+    holes: Vec<(usize, Hole)>,
+    forwarded: usize,
+}
+
+impl Forwarder {
+    /// The forwarding of a connection on `mesh`'s shard.
+    pub fn new(mesh: ShardMesh) -> Forwarder {
+        let shards = mesh.shards();
+        Forwarder {
+            router: Router::new(mesh.index(), shards),
+            mesh,
+            batches: (0..shards).map(|_| Vec::new()).collect(),
+            holes: Vec::new(),
+            forwarded: 0,
+        }
+    }
+
+    /// Requests forwarded since the last [`gather`](Self::gather).
+    pub fn forwarded(&self) -> usize {
+        self.forwarded
+    }
+
+    /// Runs one request where its plan says: here at once, or into a batch
+    /// with a hole where its reply goes.
+    pub fn request(
+        &mut self,
+        t: &mut Task<'_, State>,
+        args: Args<'_>,
+        session: &mut Session,
+        now: Duration,
+        out: &mut Vec<u8>,
+        reaper_wakeup: &Notify,
+    ) -> After {
+        let resp2_subscribed = session.in_pubsub() && !session.resp3();
+        match self.router.plan(args, session.in_multi(), resp2_subscribed) {
+            Plan::Here => here(t, args, session, now, out, reaper_wakeup),
+            Plan::HereThenUnwatch(shard) => {
+                let after = here(t, args, session, now, out, reaper_wakeup);
+                // Nobody reads its reply: no hole.
+                self.push(shard, OwnedArgs::from_slices(&["UNWATCH"]), false, None);
+                after
+            }
+            Plan::Send(shard) => {
+                let item = self.push(shard, args.to_owned(), session.resp3(), None);
+                self.holes
+                    .push((out.len(), Hole::One(Piece::Remote { shard, item })));
+                After::Continue
+            }
+            Plan::Exec(shard) => {
+                let queued = session.take_transaction();
+                let item = self.push(shard, args.to_owned(), session.resp3(), queued);
+                self.holes
+                    .push((out.len(), Hole::One(Piece::Remote { shard, item })));
+                After::Continue
+            }
+            Plan::Refuse(error) => {
+                t.with_state(|s| s.db.refuse(session, &error, out));
+                After::Continue
+            }
+            Plan::Split(how, parts) => {
+                let mut pieces = Vec::with_capacity(parts.len());
+                let mut positions = Vec::with_capacity(parts.len());
+                for part in parts {
+                    pieces.push(self.piece(t, part.shard, part.args, session, now, reaper_wakeup));
+                    positions.push(part.positions);
+                }
+                self.holes.push((
+                    out.len(),
+                    Hole::Combined {
+                        how,
+                        pieces,
+                        positions,
+                    },
+                ));
+                After::Continue
+            }
+            Plan::Everywhere(how) => {
+                let pieces = (0..self.router.shards())
+                    .map(|shard| self.piece(t, shard, args.to_owned(), session, now, reaper_wakeup))
+                    .collect();
+                self.holes.push((
+                    out.len(),
+                    Hole::Combined {
+                        how,
+                        pieces,
+                        positions: Vec::new(),
+                    },
+                ));
+                After::Continue
+            }
+        }
+    }
+
+    /// One shard's part of a command: run now if it is this shard's.
+    fn piece(
+        &mut self,
+        t: &mut Task<'_, State>,
+        shard: usize,
+        args: OwnedArgs,
+        session: &mut Session,
+        now: Duration,
+        reaper_wakeup: &Notify,
+    ) -> Piece {
+        if shard == self.mesh.index() {
+            let mut out = Vec::new();
+            here(t, args.args(), session, now, &mut out, reaper_wakeup);
+            return Piece::Ready(out);
+        }
+        let item = self.push(shard, args, session.resp3(), None);
+        Piece::Remote { shard, item }
+    }
+
+    fn push(&mut self, shard: usize, args: OwnedArgs, resp3: bool, exec: Option<Queued>) -> usize {
+        let batch = &mut self.batches[shard];
+        batch.push(Item { args, resp3, exec });
+        self.forwarded += 1;
+        batch.len() - 1
+    }
+
+    /// Sends every batch, waits for the answers, and puts each reply where
+    /// its request was, in `out`. A shard that stopped (the server is
+    /// shutting down) answers each of its requests with an error.
+    pub fn gather(
+        &mut self,
+        t: &mut Task<'_, State>,
+        client: u64,
+        out: &mut Vec<u8>,
+    ) -> Eff<Yields, ()> {
+        if self.forwarded == 0 {
+            return Ok(());
+        }
+        self.forwarded = 0;
+        // Scatter: every shard gets its batch before any answer is awaited.
+        let mut answers: Vec<(usize, Answer<Vec<Vec<u8>>>)> = Vec::new();
+        for shard in 0..self.batches.len() {
+            if self.batches[shard].is_empty() {
+                continue;
+            }
+            let items = std::mem::take(&mut self.batches[shard]);
+            let sent = self.mesh.request(t, shard, |reply| Message::Run {
+                client,
+                items,
+                reply,
+            })?;
+            if let Ok(answer) = sent {
+                answers.push((shard, answer));
+            }
+        }
+        // Gather.
+        let mut replies: Vec<Option<Vec<Vec<u8>>>> =
+            (0..self.batches.len()).map(|_| None).collect();
+        for (shard, answer) in answers {
+            replies[shard] = t.wait(answer)?.ok();
+        }
+        let mut reply_of = |piece: Piece| -> Vec<u8> {
+            match piece {
+                Piece::Ready(reply) => reply,
+                Piece::Remote { shard, item } => match replies[shard].as_mut() {
+                    Some(batch) => std::mem::take(&mut batch[item]),
+                    None => {
+                        format!("-ERR shard {shard} stopped before it answered\r\n").into_bytes()
+                    }
+                },
+            }
+        };
+        let mut filled = Vec::with_capacity(out.len());
+        let mut at = 0;
+        for (offset, hole) in self.holes.drain(..) {
+            filled.extend_from_slice(&out[at..offset]);
+            at = offset;
+            match hole {
+                Hole::One(piece) => filled.extend_from_slice(&reply_of(piece)),
+                Hole::Combined {
+                    how,
+                    pieces,
+                    positions,
+                } => {
+                    let parts: Vec<Vec<u8>> = pieces.into_iter().map(&mut reply_of).collect();
+                    let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+                    let positions: Vec<&[usize]> = positions.iter().map(Vec::as_slice).collect();
+                    combine(how, &parts, &positions, &mut filled);
+                }
+            }
+        }
+        filled.extend_from_slice(&out[at..]);
+        *out = filled;
+        Ok(())
+    }
+
+    /// The connection closed: the shards where it watched keys forget
+    /// them.
+    pub fn close(&self, t: &mut Task<'_, State>, client: u64) -> Eff<Yields, ()> {
+        for &shard in self.router.watched_elsewhere() {
+            // A shard that stopped has forgotten everything already.
+            let _ = self.mesh.send(t, shard, Message::Forget { client })?;
+        }
+        Ok(())
+    }
+
+    /// `SHUTDOWN`: every other shard stops too.
+    pub fn shutdown_all(&self, t: &mut Task<'_, State>) -> Eff<Yields, ()> {
+        for shard in (0..self.mesh.shards()).filter(|&shard| shard != self.mesh.index()) {
+            let _ = self.mesh.send(t, shard, Message::Shutdown)?;
+        }
+        Ok(())
+    }
+}
