@@ -23,7 +23,7 @@ use coshare::driver::{Event, Notify, Task};
 use coshare::{Eff, Yields};
 
 use crate::commands::{After, Combine, Plan, Queued, Router, Session, combine};
-use crate::resp::{Args, OwnedArgs};
+use crate::resp::{Args, OwnedArgs, OwnedBatch, reply};
 use crate::server::State;
 
 /// What shards send each other.
@@ -32,8 +32,8 @@ pub enum Message {
     /// keys this shard owns; answered with one reply each.
     Run {
         client: u64,
-        items: Vec<Item>,
-        reply: Reply<Vec<Vec<u8>>>,
+        batch: Batch,
+        reply: Reply<Replies>,
     },
     /// Connection `client` (of another shard) closed: forget what it
     /// watched here.
@@ -42,12 +42,43 @@ pub enum Message {
     Shutdown,
 }
 
-/// One request run for another shard's connection.
-pub struct Item {
-    args: OwnedArgs,
-    resp3: bool,
-    /// `EXEC` with the transaction the connection queued.
-    exec: Option<Queued>,
+/// Requests run for another shard's connection.
+#[derive(Default)]
+pub struct Batch {
+    requests: OwnedBatch,
+    /// Per request: the connection speaks RESP3.
+    resp3: Vec<bool>,
+    /// `EXEC`s, with the transaction the connection queued: (request,
+    /// transaction).
+    exec: Vec<(usize, Queued)>,
+}
+
+impl Batch {
+    fn push(&mut self, args: Args<'_>, resp3: bool) -> usize {
+        self.requests.push(args);
+        self.resp3.push(resp3);
+        self.requests.len() - 1
+    }
+
+    fn is_empty(&self) -> bool {
+        self.requests.is_empty()
+    }
+}
+
+/// The replies to a [`Batch`], in one buffer.
+#[derive(Default)]
+pub struct Replies {
+    data: Vec<u8>,
+    /// Where each reply ends in `data`.
+    ends: Vec<usize>,
+}
+
+impl Replies {
+    /// Reply `i`.
+    fn get(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.data[start..self.ends[i]]
+    }
 }
 
 /// The shards' mesh, as the Redis server uses it.
@@ -69,27 +100,25 @@ pub fn answer(
         match message {
             Message::Run {
                 client,
-                items,
+                batch,
                 reply,
             } => {
                 let now = t.now().since_start();
                 let replies = t.with_state(|s| {
-                    let replies = items
-                        .into_iter()
-                        .map(|item| {
-                            let mut out = Vec::new();
-                            let mut session = Session::proxy(client, item.resp3);
-                            match item.exec {
-                                Some(queued) => {
-                                    s.db.exec_shipped(&mut session, queued, now, &mut out)
-                                }
-                                None => {
-                                    s.db.execute(item.args.args(), &mut session, now, &mut out);
-                                }
+                    let mut replies = Replies::default();
+                    let mut exec = batch.exec.into_iter().peekable();
+                    for (i, (args, resp3)) in batch.requests.iter().zip(batch.resp3).enumerate() {
+                        let mut session = Session::proxy(client, resp3);
+                        match exec.next_if(|(at, _)| *at == i) {
+                            Some((_, queued)) => {
+                                s.db.exec_shipped(&mut session, queued, now, &mut replies.data)
                             }
-                            out
-                        })
-                        .collect();
+                            None => {
+                                s.db.execute(args, &mut session, now, &mut replies.data);
+                            }
+                        }
+                        replies.ends.push(replies.data.len());
+                    }
                     if s.db.take_reaper_wakeup() {
                         reaper_wakeup.notify_one();
                     }
@@ -132,6 +161,18 @@ enum Piece {
     Remote { shard: usize, item: usize },
 }
 
+/// The reply `piece` stands for: `stopped[shard]` if its shard gave no
+/// replies.
+fn bytes_of<'a>(piece: &'a Piece, replies: &'a [Option<Replies>], stopped: &'a [Vec<u8>]) -> &'a [u8] {
+    match piece {
+        Piece::Ready(reply) => reply,
+        Piece::Remote { shard, item } => match &replies[*shard] {
+            Some(replies) => replies.get(*item),
+            None => &stopped[*shard],
+        },
+    }
+}
+
 /// What fills a hole in the output.
 enum Hole {
     /// One reply from another shard.
@@ -150,7 +191,7 @@ pub struct Forwarder {
     router: Router,
     mesh: ShardMesh,
     /// Per shard, the requests to send it.
-    batches: Vec<Vec<Item>>,
+    batches: Vec<Batch>,
     /// Where replies from other shards go: an offset in the output, and
     /// what fills it there.
     holes: Vec<(usize, Hole)>,
@@ -164,7 +205,7 @@ impl Forwarder {
         Forwarder {
             router: Router::new(mesh.index(), shards),
             mesh,
-            batches: (0..shards).map(|_| Vec::new()).collect(),
+            batches: (0..shards).map(|_| Batch::default()).collect(),
             holes: Vec::new(),
             forwarded: 0,
         }
@@ -192,18 +233,19 @@ impl Forwarder {
             Plan::HereThenUnwatch(shard) => {
                 let after = here(t, args, session, now, out, reaper_wakeup);
                 // Nobody reads its reply: no hole.
-                self.push(shard, OwnedArgs::from_slices(&["UNWATCH"]), false, None);
+                let unwatch = OwnedArgs::from_slices(&["UNWATCH"]);
+                self.push(shard, unwatch.args(), false, None);
                 after
             }
             Plan::Send(shard) => {
-                let item = self.push(shard, args.to_owned(), session.resp3(), None);
+                let item = self.push(shard, args, session.resp3(), None);
                 self.holes
                     .push((out.len(), Hole::One(Piece::Remote { shard, item })));
                 After::Continue
             }
             Plan::Exec(shard) => {
                 let queued = session.take_transaction();
-                let item = self.push(shard, args.to_owned(), session.resp3(), queued);
+                let item = self.push(shard, args, session.resp3(), queued);
                 self.holes
                     .push((out.len(), Hole::One(Piece::Remote { shard, item })));
                 After::Continue
@@ -216,7 +258,8 @@ impl Forwarder {
                 let mut pieces = Vec::with_capacity(parts.len());
                 let mut positions = Vec::with_capacity(parts.len());
                 for part in parts {
-                    pieces.push(self.piece(t, part.shard, part.args, session, now, reaper_wakeup));
+                    let args = part.args.args();
+                    pieces.push(self.piece(t, part.shard, args, session, now, reaper_wakeup));
                     positions.push(part.positions);
                 }
                 self.holes.push((
@@ -231,7 +274,7 @@ impl Forwarder {
             }
             Plan::Everywhere(how) => {
                 let pieces = (0..self.router.shards())
-                    .map(|shard| self.piece(t, shard, args.to_owned(), session, now, reaper_wakeup))
+                    .map(|shard| self.piece(t, shard, args, session, now, reaper_wakeup))
                     .collect();
                 self.holes.push((
                     out.len(),
@@ -251,25 +294,28 @@ impl Forwarder {
         &mut self,
         t: &mut Task<'_, State>,
         shard: usize,
-        args: OwnedArgs,
+        args: Args<'_>,
         session: &mut Session,
         now: Duration,
         reaper_wakeup: &Notify,
     ) -> Piece {
         if shard == self.mesh.index() {
             let mut out = Vec::new();
-            here(t, args.args(), session, now, &mut out, reaper_wakeup);
+            here(t, args, session, now, &mut out, reaper_wakeup);
             return Piece::Ready(out);
         }
         let item = self.push(shard, args, session.resp3(), None);
         Piece::Remote { shard, item }
     }
 
-    fn push(&mut self, shard: usize, args: OwnedArgs, resp3: bool, exec: Option<Queued>) -> usize {
+    fn push(&mut self, shard: usize, args: Args<'_>, resp3: bool, exec: Option<Queued>) -> usize {
         let batch = &mut self.batches[shard];
-        batch.push(Item { args, resp3, exec });
+        let item = batch.push(args, resp3);
+        if let Some(queued) = exec {
+            batch.exec.push((item, queued));
+        }
         self.forwarded += 1;
-        batch.len() - 1
+        item
     }
 
     /// Sends every batch, waits for the answers, and puts each reply where
@@ -286,15 +332,15 @@ impl Forwarder {
         }
         self.forwarded = 0;
         // Scatter: every shard gets its batch before any answer is awaited.
-        let mut answers: Vec<(usize, Answer<Vec<Vec<u8>>>)> = Vec::new();
+        let mut answers: Vec<(usize, Answer<Replies>)> = Vec::new();
         for shard in 0..self.batches.len() {
             if self.batches[shard].is_empty() {
                 continue;
             }
-            let items = std::mem::take(&mut self.batches[shard]);
+            let batch = std::mem::take(&mut self.batches[shard]);
             let sent = self.mesh.request(t, shard, |reply| Message::Run {
                 client,
-                items,
+                batch,
                 reply,
             })?;
             if let Ok(answer) = sent {
@@ -302,36 +348,37 @@ impl Forwarder {
             }
         }
         // Gather.
-        let mut replies: Vec<Option<Vec<Vec<u8>>>> =
-            (0..self.batches.len()).map(|_| None).collect();
+        let mut replies: Vec<Option<Replies>> = (0..self.batches.len()).map(|_| None).collect();
         for (shard, answer) in answers {
             replies[shard] = t.wait(answer)?.ok();
         }
-        let mut reply_of = |piece: Piece| -> Vec<u8> {
-            match piece {
-                Piece::Ready(reply) => reply,
-                Piece::Remote { shard, item } => match replies[shard].as_mut() {
-                    Some(batch) => std::mem::take(&mut batch[item]),
-                    None => {
-                        format!("-ERR shard {shard} stopped before it answered\r\n").into_bytes()
-                    }
-                },
-            }
-        };
+        // What a shard that stopped answers, for each of its requests.
+        let stopped: Vec<Vec<u8>> = (0..replies.len())
+            .map(|shard| {
+                let mut error = Vec::new();
+                if replies[shard].is_none() {
+                    let message = format!("ERR shard {shard} stopped before it answered");
+                    reply::error(&mut error, message);
+                }
+                error
+            })
+            .collect();
         let mut filled = Vec::with_capacity(out.len());
         let mut at = 0;
         for (offset, hole) in self.holes.drain(..) {
             filled.extend_from_slice(&out[at..offset]);
             at = offset;
             match hole {
-                Hole::One(piece) => filled.extend_from_slice(&reply_of(piece)),
+                Hole::One(piece) => filled.extend_from_slice(bytes_of(&piece, &replies, &stopped)),
                 Hole::Combined {
                     how,
                     pieces,
                     positions,
                 } => {
-                    let parts: Vec<Vec<u8>> = pieces.into_iter().map(&mut reply_of).collect();
-                    let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+                    let parts: Vec<&[u8]> = pieces
+                        .iter()
+                        .map(|piece| bytes_of(piece, &replies, &stopped))
+                        .collect();
                     let positions: Vec<&[usize]> = positions.iter().map(Vec::as_slice).collect();
                     combine(how, &parts, &positions, &mut filled);
                 }

@@ -45,21 +45,34 @@ pub const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same sl
 const SLOTS: u16 = 16384;
 
 /// CRC16-CCITT (XMODEM): polynomial 0x1021, initial value 0, as
-/// `crc16.c` of redis-server computes it.
+/// `crc16.c` of redis-server computes it, a byte at a time from a table.
 fn crc16(bytes: &[u8]) -> u16 {
-    let mut crc: u16 = 0;
-    for &byte in bytes {
-        crc ^= u16::from(byte) << 8;
-        for _ in 0..8 {
+    bytes.iter().fold(0, |crc, &byte| {
+        (crc << 8) ^ CRC16_TABLE[usize::from((crc >> 8) as u8 ^ byte)]
+    })
+}
+
+/// The CRC of each byte value, shifted to the top: computed at compile
+/// time, bit by bit.
+const CRC16_TABLE: [u16; 256] = {
+    let mut table = [0u16; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let mut crc = (byte as u16) << 8;
+        let mut bit = 0;
+        while bit < 8 {
             crc = if crc & 0x8000 != 0 {
                 (crc << 1) ^ 0x1021
             } else {
                 crc << 1
             };
+            bit += 1;
         }
+        table[byte] = crc;
+        byte += 1;
     }
-    crc
-}
+    table
+};
 
 /// The key's hash slot (`CLUSTER KEYSLOT`): of its hash tag if it has a
 /// non-empty one.

@@ -75,7 +75,7 @@ mod tests;
 
 pub use buffer::ReadBuffer;
 pub use inline::split_inline;
-pub use parser::{Args, OwnedArgs, Parsed, Parser};
+pub use parser::{Args, OwnedArgs, OwnedBatch, Parsed, Parser};
 
 /// The bounds on one request. See the module docs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -117,6 +117,48 @@ impl OwnedArgs {
     }
 }
 
+/// The arguments of many requests, owned, in one buffer: a batch of
+/// requests for another shard costs a few allocations, not a few per
+/// request.
+#[derive(Clone, Debug, Default)]
+pub struct OwnedBatch {
+    data: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+    /// Each request's range of `spans`.
+    requests: Vec<(usize, usize)>,
+}
+
+impl OwnedBatch {
+    /// Adds a copy of `args`.
+    pub fn push(&mut self, args: Args<'_>) {
+        let first = self.spans.len();
+        for arg in args.iter_from(0) {
+            let start = self.data.len();
+            self.data.extend_from_slice(arg);
+            self.spans.push((start, self.data.len()));
+        }
+        self.requests.push((first, self.spans.len()));
+    }
+
+    /// How many requests.
+    pub fn len(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty()
+    }
+
+    /// The requests, in the order they were pushed.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Args<'_>> + '_ {
+        self.requests.iter().map(|&(first, end)| Args {
+            data: &self.data,
+            spans: &self.spans[first..end],
+        })
+    }
+}
+
 /// What [`Parser::parse`] found at the start of the input.
 #[derive(Debug)]
 pub enum Parsed<'a> {
