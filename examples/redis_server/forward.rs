@@ -163,7 +163,11 @@ enum Piece {
 
 /// The reply `piece` stands for: `stopped[shard]` if its shard gave no
 /// replies.
-fn bytes_of<'a>(piece: &'a Piece, replies: &'a [Option<Replies>], stopped: &'a [Vec<u8>]) -> &'a [u8] {
+fn bytes_of<'a>(
+    piece: &'a Piece,
+    replies: &'a [Option<Replies>],
+    stopped: &'a [Vec<u8>],
+) -> &'a [u8] {
     match piece {
         Piece::Ready(reply) => reply,
         Piece::Remote { shard, item } => match &replies[*shard] {

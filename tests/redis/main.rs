@@ -6,8 +6,10 @@
 //!   and closing behaviour;
 //! * `tx`: `MULTI`/`EXEC`/`WATCH` across connections;
 //! * `pubsub`: subscribers, publishers, and the slow-subscriber limit;
-//! * `diff`: generated command sequences sent to this server and to a real
-//!   `redis-server`, reply bytes compared.
+//! * `shards`: the server split over two shards (`--threads 2`);
+//! * `diff`: generated command sequences sent to this server (on one
+//!   thread, and split over two shards) and to a real `redis-server`, reply
+//!   bytes compared.
 //!
 //! Each test runs its own server on a thread, on a free loopback port, and
 //! stops it with `SHUTDOWN`.
@@ -39,4 +41,5 @@ mod clients;
 mod diff;
 mod protocol;
 mod pubsub;
+mod shards;
 mod tx;

@@ -375,7 +375,8 @@ pub fn info(cx: &mut Cx<'_>, _: Args<'_>) -> After {
     let info = format!(
         "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_mode:standalone\r\n\
          server_name:{}\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\n\r\n\
-         # Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\npubsub_clients:{}\r\n\r\n\
+         # Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\npubsub_clients:{}\r\n\
+         watching_clients:{}\r\ntotal_watched_keys:{}\r\n\r\n\
          # Stats\r\ntotal_commands_processed:{}\r\n\r\n\
          # Keyspace\r\ndb0:keys={},expires={},avg_ttl=0\r\n",
         db.config.server_name,
@@ -385,6 +386,8 @@ pub fn info(cx: &mut Cx<'_>, _: Args<'_>) -> After {
         db.clients,
         db.config.max_clients,
         db.subscribers(),
+        db.watches.clients(),
+        db.watches.keys(),
         db.commands_processed,
         db.len(),
         db.expiring(),

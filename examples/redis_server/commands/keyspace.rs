@@ -77,6 +77,16 @@ impl Watches {
         self.by_key.entry(key.to_vec()).or_default().push(client);
     }
 
+    /// How many clients watch keys (`INFO`'s `watching_clients`).
+    pub fn clients(&self) -> usize {
+        self.by_client.len()
+    }
+
+    /// How many keys are watched (`INFO`'s `total_watched_keys`).
+    pub fn keys(&self) -> usize {
+        self.by_key.len()
+    }
+
     /// Forgets every key `client` watches, and whether one changed.
     pub fn unwatch(&mut self, client: u64) {
         let Some(watcher) = self.by_client.remove(&client) else {
