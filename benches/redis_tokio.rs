@@ -21,7 +21,7 @@
 #[allow(dead_code, unused_imports)]
 #[path = "../examples/redis_server/commands/mod.rs"]
 mod commands;
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 #[path = "../examples/redis_server/resp/mod.rs"]
 mod resp;
 
