@@ -15,6 +15,8 @@
 //! The port comes from `--port N` (or `-p N`), else from the
 //! `COSHARE_REDIS_PORT` environment variable, else 6380; port 0 picks a
 //! free one. The server listens on loopback only and stops on `SHUTDOWN`.
+//! `--threads N` splits the keyspace over `N` shards, a thread each (see
+//! below); the default is one thread.
 //!
 //! # Commands
 //!
@@ -61,6 +63,35 @@
 //! other connection runs in the middle of a transaction, and there is no
 //! lock to take.
 //!
+//! # On several cores
+//!
+//! With `--threads N` the server runs one driver per thread
+//! (`coshare::driver::shards`), each owning the keys whose Redis Cluster
+//! hash slot (CRC16 of the key or of its `{hash tag}`, modulo 16384) is its
+//! index modulo `N`, with their TTLs on its own timers. All shards listen on
+//! the port with `SO_REUSEPORT`; a connection stays on the shard that
+//! accepted it, and its task sends the requests for other shards' keys to
+//! their owners, one batch per shard and per read, and writes every reply
+//! in the order of the requests (`forward.rs`). What runs where
+//! (`commands/route.rs`):
+//!
+//! * a command whose keys live on one shard runs there, whole;
+//! * `MGET`, `MSET`, `DEL`, `UNLINK` and `EXISTS` over several shards are
+//!   split by owner and the replies combined (each part is atomic on its
+//!   shard, the whole is not);
+//! * `KEYS`, `DBSIZE`, `FLUSHALL`, `FLUSHDB` and `PUBLISH` run on every
+//!   shard, and the replies are combined;
+//! * a transaction (its `WATCH`ed and queued keys) must live on one shard,
+//!   which runs `EXEC` in one step; a key of a second shard gets Redis
+//!   Cluster's `CROSSSLOT` error (use hash tags to keep keys together), and
+//!   so does `MSETNX` over several shards; keyspace-wide commands cannot be
+//!   queued in a transaction.
+//!
+//! Otherwise the replies are the one-thread server's, byte for byte
+//! (`tests/redis/diff/` checks both against a real `redis-server`).
+//! `CLIENT ID`s stay unique (shard `i` hands out `i + 1`, `i + 1 + N`,
+//! ...); `INFO` reports the connection's own shard.
+//!
 //! # Layout
 //!
 //! * `resp/`: the wire protocol (incremental parser with limits, reply
@@ -72,7 +103,10 @@
 //!   slow-subscriber policy;
 //! * `server.rs`: the server task, whose task scope holds the reaper and
 //!   every connection, so that `SHUTDOWN` closes them all before `run`
-//!   returns.
+//!   returns;
+//! * `sharded.rs` and `forward.rs`: the same server on `N` shards, and how
+//!   a connection's requests reach the other shards (routing itself is
+//!   `commands/route.rs`, with no I/O).
 //!
 //! The tokio comparison server, `benches/redis_tokio.rs`, runs the same
 //! `resp/` and `commands/` over tokio with `Rc<RefCell<_>>` state;
@@ -209,4 +243,22 @@ fn serves_and_shuts_down() {
     client.read_to_string(&mut replies).unwrap();
     assert_eq!(replies, "+PONG\r\n$2\r\nhi\r\n");
     server.join().unwrap();
+}
+
+/// The same on two shards: `SHUTDOWN` on one stops both.
+#[test]
+fn serves_and_shuts_down_on_two_threads() {
+    use std::io::Read;
+
+    let server = ShardedServer::start(Options::loopback(0), 2).unwrap();
+    let addr = server.local_addr();
+    let running = std::thread::spawn(move || server.run());
+    let mut client = std::net::TcpStream::connect(addr).unwrap();
+    client
+        .write_all(b"SET {a}k 1\r\nSET {b}k 2\r\nMGET {b}k {a}k\r\nSHUTDOWN\r\n")
+        .unwrap();
+    let mut replies = String::new();
+    client.read_to_string(&mut replies).unwrap();
+    assert_eq!(replies, "+OK\r\n+OK\r\n*2\r\n$1\r\n2\r\n$1\r\n1\r\n");
+    assert_eq!(running.join().unwrap(), Ok(()));
 }
