@@ -152,14 +152,16 @@ pub fn connection(
         s.db.clients -= 1;
         s.db.end_session(&mut session);
     });
-    if matches!(end, End::Shutdown) {
-        settings.stop.set();
-    }
     if let Some(forwarder) = &forwarder {
-        forwarder.close(t, session.id)?;
+        // The other shards first: once this shard's stop is set, its
+        // server cancels this task at its next wait.
         if matches!(end, End::Shutdown) {
             forwarder.shutdown_all(t)?;
         }
+        forwarder.close(t, session.id)?;
+    }
+    if matches!(end, End::Shutdown) {
+        settings.stop.set();
     }
     match end {
         End::Fatal => {

@@ -10,6 +10,10 @@
 //!
 //! `SHUTDOWN` on any connection stops every shard; [`ShardedServer::run`]
 //! returns once each has closed its connections.
+//!
+//! `Options::max_clients` applies to each shard (the kernel does not spread
+//! connections exactly evenly, so a global bound split `N` ways would
+//! refuse clients below it); `INFO` reports the connection's own shard.
 
 use std::io;
 use std::net::SocketAddr;
