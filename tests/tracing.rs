@@ -83,3 +83,63 @@ fn events_of_a_task_are_inside_its_span_and_waits_say_where() {
     // Outside a task, no task span.
     assert!(!find("outside any task").contains("task{"));
 }
+
+#[test]
+fn a_shards_tasks_name_their_shard() {
+    use coshare::driver::shards::{Shard, ShardsBuilder};
+
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .without_time()
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let mut shards = ShardsBuilder::new()
+            .shards(2)
+            .local(
+                |_, _| (),
+                |t: &mut Task<()>, shard: Shard<(), ()>| -> Eff<Yields, ()> {
+                    let index = shard.index();
+                    t.spawn_with(
+                        &SpawnOptions::new().name("worker"),
+                        move |_: &mut Task<()>| -> Eff<Yields, ()> {
+                            tracing::info!("worker of shard {index}");
+                            Ok(())
+                        },
+                    )
+                    .unwrap();
+                    Ok(())
+                },
+            )
+            .unwrap();
+        shards.run_until_idle();
+        shards.shutdown();
+        drop(shards.finish());
+        // A plain driver's tasks name no shard.
+        let mut driver = DriverBuilder::new().virtual_clock().build(());
+        driver
+            .spawn(|_: &mut Task<()>| -> Eff<Yields, ()> {
+                tracing::info!("not on a shard");
+                Ok(())
+            })
+            .unwrap();
+        driver.run().unwrap();
+    });
+    let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let line = |needle: &str| {
+        out.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with `{needle}` in:\n{out}"))
+            .to_owned()
+    };
+    for index in 0..2 {
+        let worker = line(&format!("worker of shard {index}"));
+        assert!(
+            worker.contains(&format!("name=\"worker\" shard={index}}}")),
+            "{worker}"
+        );
+    }
+    assert!(!line("not on a shard").contains("shard="));
+}

@@ -142,6 +142,9 @@ pub(crate) struct TaskTable<H> {
     /// ...and the rest, at the same index.
     cold: Vec<Option<TaskEntry>>,
     live: usize,
+    /// The index of the shard this driver runs, for the tasks' spans.
+    #[cfg(feature = "tracing")]
+    shard: Option<usize>,
 }
 
 impl<H> Default for TaskTable<H> {
@@ -150,6 +153,8 @@ impl<H> Default for TaskTable<H> {
             hot: Vec::new(),
             cold: Vec::new(),
             live: 0,
+            #[cfg(feature = "tracing")]
+            shard: None,
         }
     }
 }
@@ -193,6 +198,12 @@ impl<H: Copy> TaskTable<H> {
         self.hot(id).and_then(|h| h.handle)
     }
 
+    /// The spans of tasks spawned from now on name shard `shard`.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn set_shard(&mut self, shard: usize) {
+        self.shard = Some(shard);
+    }
+
     /// Adds a newly spawned task, in the `Ready` state; the caller queues
     /// it.
     pub(crate) fn add(
@@ -213,9 +224,17 @@ impl<H: Copy> TaskTable<H> {
         );
         #[cfg(feature = "tracing")]
         let span = {
-            let span = tracing::info_span!("task", id = %id, name = tracing::field::Empty);
+            let span = tracing::info_span!(
+                "task",
+                id = %id,
+                name = tracing::field::Empty,
+                shard = tracing::field::Empty
+            );
             if let Some(name) = &name {
                 span.record("name", &**name);
+            }
+            if let Some(shard) = self.shard {
+                span.record("shard", shard);
             }
             span
         };

@@ -64,6 +64,14 @@ impl<M: 'static, S: 'static> Runner<M, S> {
             shard: index,
             payload,
         })?;
+        #[cfg(feature = "tracing")]
+        driver
+            .handle()
+            .shared()
+            .reactor
+            .borrow_mut()
+            .tasks
+            .set_shard(index);
         let spawns = Arc::clone(&peer.spawns);
         driver
             .spawn(move |t: &mut Task<'_, S>| -> Eff<Yields, ()> {
