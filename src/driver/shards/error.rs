@@ -6,6 +6,8 @@
 use std::any::Any;
 use std::fmt;
 
+use super::reply::NoReply;
+
 /// A message to another shard was not sent; the message is given back
 /// ([`into_message`](ShardSendError::into_message)).
 #[derive(PartialEq, Eq)]
@@ -146,7 +148,7 @@ impl<M> fmt::Display for CallError<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CallError::Send(error) => error.fmt(f),
-            CallError::NoReply { shard } => super::NoReply { shard: *shard }.fmt(f),
+            CallError::NoReply { shard } => NoReply { shard: *shard }.fmt(f),
         }
     }
 }
