@@ -336,3 +336,67 @@ fn shutdown_on_either_shard_stops_them_all() {
         drop(server);
     }
 }
+
+/// The `redis` crate against two shards: pipelines, a transaction of
+/// hash-tagged keys, and many clients at once, each seeing its own writes.
+#[test]
+fn a_real_client_uses_two_shards_unchanged() {
+    let server = TestServer::sharded(2);
+    let mut con = server.client();
+    let (a, b, total): (String, Option<String>, i64) = redis::pipe()
+        .cmd("SET")
+        .arg("user:1")
+        .arg("ann")
+        .ignore()
+        .cmd("SET")
+        .arg("user:2")
+        .arg("bob")
+        .ignore()
+        .cmd("GET")
+        .arg("user:1")
+        .cmd("GET")
+        .arg("user:3")
+        .cmd("EXISTS")
+        .arg(&["user:1", "user:2", "user:3"])
+        .query(&mut con)
+        .unwrap();
+    assert_eq!((a.as_str(), b, total), ("ann", None, 2));
+    // A transaction over keys that share a hash tag.
+    let (balance, log): (i64, i64) = redis::pipe()
+        .atomic()
+        .cmd("INCRBY")
+        .arg("{acct:7}.balance")
+        .arg(50)
+        .cmd("RPUSH")
+        .arg("{acct:7}.log")
+        .arg("+50")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!((balance, log), (50, 1));
+    // Many clients, on both shards, each counting its own keys.
+    let clients: Vec<_> = (0..8)
+        .map(|c| {
+            let addr = server.addr;
+            thread::spawn(move || {
+                let client = redis::Client::open(format!("redis://{addr}/")).unwrap();
+                let mut con = client.get_connection().unwrap();
+                for n in 0..200 {
+                    let key = format!("c{c}:k{n}");
+                    let _: () = redis::cmd("SET").arg(&key).arg(n).query(&mut con).unwrap();
+                    let back: i64 = redis::cmd("INCR").arg(&key).query(&mut con).unwrap();
+                    assert_eq!(back, n + 1);
+                }
+                let keys: Vec<String> = redis::cmd("KEYS")
+                    .arg(format!("c{c}:*"))
+                    .query(&mut con)
+                    .unwrap();
+                assert_eq!(keys.len(), 200);
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().unwrap();
+    }
+    let size: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(size, 2 + 2 + 8 * 200);
+}
