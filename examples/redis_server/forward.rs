@@ -30,10 +30,13 @@ use crate::server::State;
 pub enum Message {
     /// Requests of connection `client` (of another shard), in order, for
     /// keys this shard owns; answered with one reply each.
+    /// `replies` is an empty buffer to fill; both buffers come back with
+    /// the answer, to be used again.
     Run {
         client: u64,
         batch: Batch,
-        reply: Reply<Replies>,
+        replies: Replies,
+        reply: Reply<(Batch, Replies)>,
     },
     /// Connection `client` (of another shard) closed: forget what it
     /// watched here.
@@ -63,7 +66,18 @@ impl Batch {
     fn is_empty(&self) -> bool {
         self.requests.is_empty()
     }
+
+    /// Empties it, keeping its buffers (up to [`KEPT_BYTES`]).
+    fn clear(&mut self) {
+        self.requests.clear(KEPT_BYTES);
+        self.resp3.clear();
+        self.exec.clear();
+    }
 }
+
+/// The most bytes a connection keeps in a batch or reply buffer for the
+/// next read (what a huge pipeline grew beyond is given back).
+const KEPT_BYTES: usize = 64 * 1024;
 
 /// The replies to a [`Batch`], in one buffer.
 #[derive(Default)]
@@ -74,6 +88,14 @@ pub struct Replies {
 }
 
 impl Replies {
+    /// Empties it, keeping its buffers (up to [`KEPT_BYTES`]).
+    fn clear(&mut self) {
+        self.data.clear();
+        self.data.shrink_to(KEPT_BYTES);
+        self.ends.clear();
+        self.ends.shrink_to(KEPT_BYTES / 16);
+    }
+
     /// Reply `i`.
     fn get(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
@@ -100,14 +122,15 @@ pub fn answer(
         match message {
             Message::Run {
                 client,
-                batch,
+                mut batch,
+                mut replies,
                 reply,
             } => {
                 let now = t.now().since_start();
-                let replies = t.with_state(|s| {
-                    let mut replies = Replies::default();
-                    let mut exec = batch.exec.into_iter().peekable();
-                    for (i, (args, resp3)) in batch.requests.iter().zip(batch.resp3).enumerate() {
+                t.with_state(|s| {
+                    let mut exec = batch.exec.drain(..).peekable();
+                    let requests = batch.requests.iter().zip(&batch.resp3);
+                    for (i, (args, &resp3)) in requests.enumerate() {
                         let mut session = Session::proxy(client, resp3);
                         match exec.next_if(|(at, _)| *at == i) {
                             Some((_, queued)) => {
@@ -122,10 +145,10 @@ pub fn answer(
                     if s.db.take_reaper_wakeup() {
                         reaper_wakeup.notify_one();
                     }
-                    replies
                 });
+                batch.clear();
                 // `Err`: the connection closed meanwhile; nobody reads it.
-                let _ = reply.send(replies);
+                let _ = reply.send((batch, replies));
             }
             Message::Forget { client } => t.with_state(|s| s.db.forget_client(client)),
             Message::Shutdown => stop.set(),
@@ -196,6 +219,10 @@ pub struct Forwarder {
     mesh: ShardMesh,
     /// Per shard, the requests to send it.
     batches: Vec<Batch>,
+    /// Per shard, an empty buffer for its next replies.
+    spare: Vec<Replies>,
+    /// The buffer the output is rebuilt in, kept for the next read.
+    filled: Vec<u8>,
     /// Where replies from other shards go: an offset in the output, and
     /// what fills it there.
     holes: Vec<(usize, Hole)>,
@@ -210,6 +237,8 @@ impl Forwarder {
             router: Router::new(mesh.index(), shards),
             mesh,
             batches: (0..shards).map(|_| Batch::default()).collect(),
+            spare: (0..shards).map(|_| Replies::default()).collect(),
+            filled: Vec::new(),
             holes: Vec::new(),
             forwarded: 0,
         }
@@ -336,38 +365,44 @@ impl Forwarder {
         }
         self.forwarded = 0;
         // Scatter: every shard gets its batch before any answer is awaited.
-        let mut answers: Vec<(usize, Answer<Replies>)> = Vec::new();
+        let mut answers: Vec<(usize, Answer<(Batch, Replies)>)> = Vec::new();
         for shard in 0..self.batches.len() {
             if self.batches[shard].is_empty() {
                 continue;
             }
             let batch = std::mem::take(&mut self.batches[shard]);
+            let replies = std::mem::take(&mut self.spare[shard]);
             let sent = self.mesh.request(t, shard, |reply| Message::Run {
                 client,
                 batch,
+                replies,
                 reply,
             })?;
             if let Ok(answer) = sent {
                 answers.push((shard, answer));
             }
         }
-        // Gather.
+        // Gather; the buffers come back for the next read.
         let mut replies: Vec<Option<Replies>> = (0..self.batches.len()).map(|_| None).collect();
         for (shard, answer) in answers {
-            replies[shard] = t.wait(answer)?.ok();
+            if let Ok((batch, answered)) = t.wait(answer)? {
+                self.batches[shard] = batch;
+                replies[shard] = Some(answered);
+            }
         }
         // What a shard that stopped answers, for each of its requests.
-        let stopped: Vec<Vec<u8>> = (0..replies.len())
-            .map(|shard| {
-                let mut error = Vec::new();
-                if replies[shard].is_none() {
+        let mut stopped: Vec<Vec<u8>> = Vec::new();
+        if replies.iter().any(Option::is_none) {
+            stopped = (0..replies.len())
+                .map(|shard| {
+                    let mut error = Vec::new();
                     let message = format!("ERR shard {shard} stopped before it answered");
                     reply::error(&mut error, message);
-                }
-                error
-            })
-            .collect();
-        let mut filled = Vec::with_capacity(out.len());
+                    error
+                })
+                .collect();
+        }
+        let mut filled = std::mem::take(&mut self.filled);
         let mut at = 0;
         for (offset, hole) in self.holes.drain(..) {
             filled.extend_from_slice(&out[at..offset]);
@@ -389,7 +424,16 @@ impl Forwarder {
             }
         }
         filled.extend_from_slice(&out[at..]);
-        *out = filled;
+        std::mem::swap(out, &mut filled);
+        filled.clear();
+        filled.shrink_to(KEPT_BYTES);
+        self.filled = filled;
+        for (shard, answered) in replies.into_iter().enumerate() {
+            if let Some(mut answered) = answered {
+                answered.clear();
+                self.spare[shard] = answered;
+            }
+        }
         Ok(())
     }
 
@@ -409,5 +453,66 @@ impl Forwarder {
             let _ = self.mesh.send(t, shard, Message::Shutdown)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use coshare::driver::Task;
+    use coshare::driver::shards::{Shard, ShardsBuilder};
+    use coshare::{Eff, Yields};
+
+    use super::{Forwarder, Message};
+    use crate::commands::{Config, Db, Session};
+    use crate::resp::{Limits, OwnedArgs};
+    use crate::server::State;
+
+    /// Shard 0 runs a pipeline whose middle request is for shard 1, which
+    /// has stopped: that request gets an error, in its place, and the
+    /// others their replies.
+    #[test]
+    fn a_request_for_a_shard_that_stopped_gets_an_error_in_its_place() {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&got);
+        let mut shards = ShardsBuilder::new()
+            .shards(2)
+            .local(
+                |_, _| State {
+                    db: Db::new(Config::new("test", 0, 10, Limits::default())),
+                },
+                move |t: &mut Task<State>, shard: Shard<Message, State>| -> Eff<Yields, ()> {
+                    if shard.index() == 1 {
+                        return Ok(());
+                    }
+                    let (mesh, _inbox) = shard.into_parts();
+                    let mut forwarder = Forwarder::new(mesh);
+                    let mut session = Session::proxy(1, false);
+                    let wakeup = t.handle().notify();
+                    let mut out = Vec::new();
+                    for words in [
+                        &["SET", "{b}k", "v"][..],
+                        &["GET", "{a}k"],
+                        &["GET", "{b}k"],
+                    ] {
+                        let args = OwnedArgs::from_slices(words);
+                        let now = Duration::ZERO;
+                        forwarder.request(t, args.args(), &mut session, now, &mut out, &wakeup);
+                    }
+                    forwarder.gather(t, 1, &mut out)?;
+                    *got.lock().unwrap() = out;
+                    Ok(())
+                },
+            )
+            .unwrap();
+        shards.stop(1);
+        shards.run_until_idle();
+        drop(shards.finish());
+        assert_eq!(
+            String::from_utf8(seen.lock().unwrap().clone()).unwrap(),
+            "+OK\r\n-ERR shard 1 stopped before it answered\r\n$1\r\nv\r\n"
+        );
     }
 }

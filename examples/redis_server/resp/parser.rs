@@ -145,6 +145,17 @@ impl OwnedBatch {
         self.requests.len()
     }
 
+    /// Removes every request, keeping at most about `kept_bytes` of the
+    /// buffers for the next ones.
+    pub fn clear(&mut self, kept_bytes: usize) {
+        self.data.clear();
+        self.data.shrink_to(kept_bytes);
+        self.spans.clear();
+        self.spans.shrink_to(kept_bytes / 16);
+        self.requests.clear();
+        self.requests.shrink_to(kept_bytes / 16);
+    }
+
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.requests.is_empty()
