@@ -785,3 +785,53 @@ fn an_acceptor_hands_connections_to_shards() {
         end.unwrap();
     }
 }
+
+/// The CPUs the calling thread may run on, from `/proc` (Linux).
+fn allowed_cpus() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/thread-self/status").ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+        .map(|list| list.trim().to_owned())
+}
+
+/// The CPUs of a list such as `0-3,6`.
+fn expand(list: &str) -> Vec<usize> {
+    list.split(',')
+        .flat_map(|part| match part.split_once('-') {
+            Some((a, b)) => (a.parse().unwrap()..=b.parse().unwrap()).collect::<Vec<usize>>(),
+            None => vec![part.parse().unwrap()],
+        })
+        .collect()
+}
+
+#[test]
+fn pinned_shards_each_run_on_one_cpu_in_turn() {
+    let Some(here) = allowed_cpus() else {
+        return; // no /proc: nothing to look at
+    };
+    let cpus = expand(&here);
+    let (tx, rx) = mpsc::channel();
+    let shards = ShardsBuilder::new()
+        .shards(cpus.len() + 1)
+        .pin_to_cores()
+        .start(
+            move |index, _| {
+                // The state is built on the pinned thread.
+                tx.send((index, allowed_cpus().unwrap())).unwrap();
+                Log::default()
+            },
+            |_: &mut T<'_>, _: Shard<Msg, Log>| -> Eff<Yields, ()> { Ok(()) },
+            |_: Finished<Log, Msg>| (),
+        )
+        .unwrap();
+    let mut seen: Vec<(usize, String)> = rx.iter().take(cpus.len() + 1).collect();
+    seen.sort();
+    for (index, list) in seen {
+        // One CPU each, going round again past the last one.
+        assert_eq!(list, cpus[index % cpus.len()].to_string(), "shard {index}");
+    }
+    assert!(shards.join().into_iter().all(|end| end.is_ok()));
+    // The caller's own thread is not pinned.
+    assert_eq!(allowed_cpus().unwrap(), here);
+}

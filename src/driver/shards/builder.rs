@@ -32,6 +32,7 @@ pub struct ShardsBuilder {
     shards: Option<usize>,
     capacity: usize,
     virtual_clock: bool,
+    pin_to_cores: bool,
 }
 
 impl Default for ShardsBuilder {
@@ -49,6 +50,7 @@ impl ShardsBuilder {
             shards: None,
             capacity: DEFAULT_QUEUE_CAPACITY,
             virtual_clock: false,
+            pin_to_cores: false,
         }
     }
 
@@ -72,6 +74,22 @@ impl ShardsBuilder {
     /// [`local`](ShardsBuilder::local) always does.
     pub fn virtual_clock(mut self) -> Self {
         self.virtual_clock = true;
+        self
+    }
+
+    /// Pins each shard's thread to one CPU, before its state is built:
+    /// shard `i` to the `i`-th of the CPUs the calling thread may run on,
+    /// going round again when there are more shards than CPUs. A shard then
+    /// keeps its caches and is never moved by the scheduler; leave the
+    /// other CPUs to the rest of the program (a benchmark client, say).
+    ///
+    /// [`start`](ShardsBuilder::start) fails with
+    /// [`StartError::Cpus`] if the CPUs cannot be listed; a shard whose
+    /// thread cannot be pinned fails with [`ShardFailure::Pin`] (and stops
+    /// the others). [`local`](ShardsBuilder::local) runs every shard on the
+    /// calling thread and pins nothing.
+    pub fn pin_to_cores(mut self) -> Self {
+        self.pin_to_cores = true;
         self
     }
 
@@ -147,6 +165,14 @@ impl ShardsBuilder {
         T: Send + 'static,
     {
         let count = self.count()?;
+        let cpus = if self.pin_to_cores {
+            match core_affinity::get_core_ids() {
+                Some(cpus) if !cpus.is_empty() => Some(cpus),
+                _ => return Err(StartError::Cpus),
+            }
+        } else {
+            None
+        };
         let shared = Arc::new(MeshShared::<M, S>::new(count, self.capacity, None));
         let control = Arc::new(Control::new(shared.clone(), count));
         let make_state: Arc<MakeState<S>> = Arc::new(make_state);
@@ -162,10 +188,19 @@ impl ShardsBuilder {
                 Arc::clone(&control),
             );
             let virtual_clock = self.virtual_clock;
+            let cpu = cpus.as_ref().map(|cpus| cpus[index % cpus.len()]);
             let spawned = std::thread::Builder::new()
                 .name(format!("shard-{index}"))
                 .spawn(move || {
-                    shard_thread(mesh, virtual_clock, make_state, main, finish, control_here)
+                    shard_thread(
+                        mesh,
+                        virtual_clock,
+                        cpu,
+                        make_state,
+                        main,
+                        finish,
+                        control_here,
+                    )
                 });
             match spawned {
                 Ok(thread) => threads.push(thread),

@@ -172,13 +172,24 @@ pub enum ShardFailure {
         /// The core's error.
         error: crate::Error,
     },
+    /// The shard's thread could not be pinned to its CPU
+    /// ([`ShardsBuilder::pin_to_cores`](super::ShardsBuilder::pin_to_cores));
+    /// the shard did not start.
+    Pin {
+        /// The shard's index.
+        shard: usize,
+        /// The CPU it was to run on.
+        cpu: usize,
+    },
 }
 
 impl ShardFailure {
     /// The index of the shard that failed.
     pub fn shard(&self) -> usize {
         match self {
-            ShardFailure::Panicked { shard, .. } | ShardFailure::Spawn { shard, .. } => *shard,
+            ShardFailure::Panicked { shard, .. }
+            | ShardFailure::Spawn { shard, .. }
+            | ShardFailure::Pin { shard, .. } => *shard,
         }
     }
 
@@ -189,7 +200,7 @@ impl ShardFailure {
                 .downcast_ref::<&str>()
                 .copied()
                 .or_else(|| payload.downcast_ref::<String>().map(String::as_str)),
-            ShardFailure::Spawn { .. } => None,
+            ShardFailure::Spawn { .. } | ShardFailure::Pin { .. } => None,
         }
     }
 }
@@ -207,6 +218,11 @@ impl fmt::Debug for ShardFailure {
                 .field("shard", shard)
                 .field("error", error)
                 .finish(),
+            ShardFailure::Pin { shard, cpu } => f
+                .debug_struct("Pin")
+                .field("shard", shard)
+                .field("cpu", cpu)
+                .finish(),
         }
     }
 }
@@ -221,6 +237,10 @@ impl fmt::Display for ShardFailure {
             ShardFailure::Spawn { shard, error } => {
                 write!(f, "shard {shard} could not spawn its main task: {error}")
             }
+            ShardFailure::Pin { shard, cpu } => write!(
+                f,
+                "shard {shard} could not pin its thread to CPU {cpu} (is the CPU still allowed to this process?)"
+            ),
         }
     }
 }
@@ -234,6 +254,10 @@ pub enum StartError {
     NoShards,
     /// A queue capacity of zero was asked for.
     ZeroCapacity,
+    /// [`ShardsBuilder::pin_to_cores`](super::ShardsBuilder::pin_to_cores)
+    /// was asked for, and the CPUs this thread may run on could not be
+    /// listed; no shard was started.
+    Cpus,
     /// A shard's thread could not be started; the shards already started
     /// were stopped and joined.
     Thread {
@@ -252,6 +276,9 @@ impl fmt::Display for StartError {
             ),
             StartError::ZeroCapacity => f.write_str(
                 "a queue capacity of zero was asked for: a shard's queue needs room for at least one message (`ShardsBuilder::queue_capacity`)",
+            ),
+            StartError::Cpus => f.write_str(
+                "the CPUs to pin the shards to could not be listed: start them without `ShardsBuilder::pin_to_cores`",
             ),
             StartError::Thread { shard, error } => write!(
                 f,

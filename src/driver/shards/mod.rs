@@ -128,9 +128,12 @@
 //!
 //! # Cores
 //!
-//! Threads are not pinned to cores: the operating system places them.
-//! Pinning can be done inside `make_state`, which runs on the shard's
-//! thread, with a crate such as `core_affinity`.
+//! By default the operating system places the shards' threads.
+//! [`ShardsBuilder::pin_to_cores`] pins shard `i` to the `i`-th CPU the
+//! caller may run on, before its state is built, so that a shard keeps its
+//! caches; it suits a machine whose cores are the shards' own. A shard
+//! that cannot be pinned fails ([`ShardFailure::Pin`]) rather than run
+//! unpinned unnoticed.
 //!
 //! # The rooms of this module
 //!

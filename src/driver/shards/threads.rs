@@ -69,14 +69,23 @@ impl Control {
 pub(crate) fn shard_thread<M: 'static, S: 'static, T>(
     mesh: Mesh<M, S>,
     virtual_clock: bool,
+    cpu: Option<core_affinity::CoreId>,
     make_state: Arc<MakeState<S>>,
     main: Arc<Main<M, S>>,
     finish: Arc<dyn Fn(Finished<S, M>) -> T + Send + Sync>,
     control: Arc<Control>,
 ) -> Result<T, ShardFailure> {
     let index = mesh.index();
-    let result =
-        run_shard(mesh, virtual_clock, &*make_state, &main, &control).and_then(|finished| {
+    let pinned = match cpu {
+        Some(cpu) if !core_affinity::set_for_current(cpu) => Err(ShardFailure::Pin {
+            shard: index,
+            cpu: cpu.id,
+        }),
+        _ => Ok(()),
+    };
+    let result = pinned
+        .and_then(|()| run_shard(mesh, virtual_clock, &*make_state, &main, &control))
+        .and_then(|finished| {
             panic::catch_unwind(AssertUnwindSafe(|| finish(finished))).map_err(|payload| {
                 ShardFailure::Panicked {
                     shard: index,
