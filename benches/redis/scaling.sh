@@ -15,7 +15,7 @@
 # time is reported so that the reader can see when it is the bottleneck. On
 # a bigger one, give each side its own cores:
 #
-#   THREADS=8 SERVER_CPUS=0-7 CLIENT_CPUS=8-15 BENCH_THREADS=8 \
+#   THREADS=8 SERVER_CPUS=0-7 CLIENT_CPUS=8-15 BENCH_THREADS=8 PIN=1 \
 #       benches/redis/scaling.sh
 #
 # Usage: benches/redis/scaling.sh   (installs redis-server and redis-tools
@@ -30,6 +30,7 @@
 #   ROUNDS=3            interleaved rounds; medians are reported
 #   SERVER_CPUS, CLIENT_CPUS   taskset CPU lists (unset: no pinning)
 #   BENCH_THREADS       redis-benchmark --threads (unset: its default, 1)
+#   PIN=1               coshare-N pins each shard to a CPU of its own (--pin)
 #   PORTS="6394 6395 6396"     CARGO_TARGET_DIR=target
 set -euo pipefail
 
@@ -83,7 +84,9 @@ for port in "$PORT_ONE" "$PORT_N" "$PORT_REDIS"; do
 done
 "${server_pin[@]}" "$coshare_bin" --port "$PORT_ONE" >"$work/one.log" 2>&1 &
 pids+=($!)
-"${server_pin[@]}" "$coshare_bin" --port "$PORT_N" --threads "$THREADS" >"$work/n.log" 2>&1 &
+pin_shards=()
+[ -z "${PIN:-}" ] || pin_shards=(--pin)
+"${server_pin[@]}" "$coshare_bin" --port "$PORT_N" --threads "$THREADS" "${pin_shards[@]}" >"$work/n.log" 2>&1 &
 pids+=($!)
 "${server_pin[@]}" redis-server --port "$PORT_REDIS" --bind 127.0.0.1 --save "" \
     --appendonly no --dir "$work" --logfile "$work/redis.log" &
@@ -144,7 +147,10 @@ echo "redis-benchmark --csv -t $TESTS -n $REQUESTS -r $KEYSPACE -c $CLIENTS -P {
     "${bench_threads[*]}, median of $ROUNDS rounds"
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)," \
     "$(redis-server --version | sed -E 's/.*v=([^ ]+).*/redis-server \1/'), $(rustc --version | cut -d' ' -f1-2)"
-echo "pinning: servers on ${SERVER_CPUS:-any CPU}, client on ${CLIENT_CPUS:-any CPU}"
+shards_pinned="not pinned"
+[ -z "${PIN:-}" ] || shards_pinned="each on a CPU of its own"
+echo "pinning: servers on ${SERVER_CPUS:-any CPU}, client on ${CLIENT_CPUS:-any CPU}," \
+    "coshare-$THREADS's shards $shards_pinned"
 echo "load average before: $load_before, after: $load_after"
 echo
 awk -F'\t' -v one="coshare-1" '

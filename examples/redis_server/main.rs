@@ -16,7 +16,8 @@
 //! `COSHARE_REDIS_PORT` environment variable, else 6380; port 0 picks a
 //! free one. The server listens on loopback only and stops on `SHUTDOWN`.
 //! `--threads N` splits the keyspace over `N` shards, a thread each (see
-//! below); the default is one thread.
+//! below), and `--pin` pins each of those threads to a CPU of its own; the
+//! default is one thread.
 //!
 //! # Commands
 //!
@@ -126,8 +127,8 @@ use sharded::ShardedServer;
 
 const DEFAULT_PORT: u16 = 6380;
 
-const USAGE: &str = "usage: redis_server [--port N] [--threads N]   \
-     (or COSHARE_REDIS_PORT=N; default port 6380, 1 thread)";
+const USAGE: &str = "usage: redis_server [--port N] [--threads N [--pin]]   \
+     (or COSHARE_REDIS_PORT=N; default port 6380, 1 thread; --pin: each thread on a CPU of its own)";
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -135,6 +136,8 @@ struct Args {
     port: u16,
     /// Shards, each on a thread of its own (1: the one-thread server).
     threads: usize,
+    /// Pin each shard's thread to a CPU.
+    pin: bool,
 }
 
 /// The port from the command line, else the environment, else 6380; the
@@ -142,8 +145,10 @@ struct Args {
 fn parse_args(mut args: impl Iterator<Item = String>, env: Option<String>) -> Result<Args, String> {
     let mut port = None;
     let mut threads = None;
+    let mut pin = false;
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--pin" => pin = true,
             "--port" | "-p" => port = Some(args.next().ok_or("--port needs a number")?),
             "--threads" | "-t" => threads = Some(args.next().ok_or("--threads needs a number")?),
             "--help" | "-h" => return Err(USAGE.into()),
@@ -163,7 +168,10 @@ fn parse_args(mut args: impl Iterator<Item = String>, env: Option<String>) -> Re
             _ => return Err(format!("not a thread count (1 or more): {text:?}")),
         },
     };
-    Ok(Args { port, threads })
+    if pin && threads == 1 {
+        return Err("--pin is for --threads 2 or more".into());
+    }
+    Ok(Args { port, threads, pin })
 }
 
 fn main() {
@@ -187,7 +195,7 @@ fn main() {
         let _ = std::io::stdout().flush();
         server.run().map_err(|deadlock| deadlock.to_string())
     } else {
-        let server = ShardedServer::start(Options::loopback(port), args.threads)
+        let server = ShardedServer::start(Options::loopback(port), args.threads, args.pin)
             .unwrap_or_else(|e| cannot_listen(e));
         println!(
             "coshare redis server listening on {} ({} threads)",
@@ -210,7 +218,13 @@ fn the_port_and_threads_come_from_the_arguments_or_the_environment() {
     let parsed = |list: &[&str], env: Option<&str>| {
         parse_args(args(list).into_iter(), env.map(String::from))
     };
-    let ok = |port, threads| Ok(Args { port, threads });
+    let ok = |port, threads| {
+        Ok(Args {
+            port,
+            threads,
+            pin: false,
+        })
+    };
     assert_eq!(parsed(&[], None), ok(6380, 1));
     assert_eq!(parsed(&["--port", "7000"], None), ok(7000, 1));
     assert_eq!(parsed(&["-p", "0"], Some("9")), ok(0, 1));
@@ -219,6 +233,15 @@ fn the_port_and_threads_come_from_the_arguments_or_the_environment() {
     assert!(parsed(&["--port", "x"], None).is_err());
     assert!(parsed(&["--port"], None).is_err());
     assert!(parsed(&["--threads", "0"], None).is_err());
+    assert_eq!(
+        parsed(&["--threads", "4", "--pin"], None),
+        Ok(Args {
+            port: 6380,
+            threads: 4,
+            pin: true
+        })
+    );
+    assert!(parsed(&["--pin"], None).is_err());
     assert!(parsed(&["7000"], None).is_err());
 }
 
@@ -250,7 +273,7 @@ fn serves_and_shuts_down() {
 fn serves_and_shuts_down_on_two_threads() {
     use std::io::Read;
 
-    let server = ShardedServer::start(Options::loopback(0), 2).unwrap();
+    let server = ShardedServer::start(Options::loopback(0), 2, false).unwrap();
     let addr = server.local_addr();
     let running = std::thread::spawn(move || server.run());
     let mut client = std::net::TcpStream::connect(addr).unwrap();

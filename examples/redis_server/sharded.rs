@@ -38,8 +38,10 @@ pub struct ShardedServer {
 
 impl ShardedServer {
     /// Starts `threads` shards listening on `options.addr` (port 0: a free
-    /// port, the same for all), and returns once every one listens.
-    pub fn start(options: Options, threads: usize) -> io::Result<ShardedServer> {
+    /// port, the same for all), and returns once every one listens. With
+    /// `pin`, each shard's thread runs on one CPU of its own
+    /// (`ShardsBuilder::pin_to_cores`).
+    pub fn start(options: Options, threads: usize, pin: bool) -> io::Result<ShardedServer> {
         // Holds the port (bound, not listening, so it takes no connection)
         // while the shards bind it: with port 0 they all get this one.
         let holder = Socket::new(Domain::for_address(options.addr), Type::STREAM, None)?;
@@ -52,8 +54,11 @@ impl ShardedServer {
             .ok_or_else(|| io::Error::other("the holder socket has no IP address"))?;
         let (bound, listening) = mpsc::channel::<io::Result<()>>();
         let config = Config::new("coshare", addr.port(), options.max_clients, options.limits);
-        let shards = ShardsBuilder::new()
-            .shards(threads)
+        let mut builder = ShardsBuilder::new().shards(threads);
+        if pin {
+            builder = builder.pin_to_cores();
+        }
+        let shards = builder
             .start(
                 move |_, _| State {
                     db: Db::new(config.clone()),

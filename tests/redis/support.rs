@@ -45,8 +45,8 @@ impl TestServer {
 
     /// The server split over `threads` shards, each on a thread.
     pub fn sharded(threads: usize) -> TestServer {
-        let server =
-            ShardedServer::start(Options::loopback(0), threads).expect("bind a loopback port");
+        let server = ShardedServer::start(Options::loopback(0), threads, false)
+            .expect("bind a loopback port");
         let addr = server.local_addr();
         let thread = thread::spawn(move || server.run().expect("every shard ends cleanly"));
         TestServer {
