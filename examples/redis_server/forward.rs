@@ -9,7 +9,9 @@
 //! requests are planned, [`Forwarder::gather`] sends each shard its batch
 //! as one message, waits for the answers (all shards work on their batches
 //! at the same time), and fills the holes. So a pipeline of requests costs
-//! one message and one wake-up per shard it touches, not one per request.
+//! one message and one wake-up per shard it touches, not one per request,
+//! and the buffers of a batch and of its replies travel back and forth and
+//! are used again, so that nothing is allocated per request.
 //!
 //! Order: each shard gets a connection's requests in the order they were
 //! sent (one batch per read, batches in order, and the mesh keeps a
@@ -29,9 +31,9 @@ use crate::server::State;
 /// What shards send each other.
 pub enum Message {
     /// Requests of connection `client` (of another shard), in order, for
-    /// keys this shard owns; answered with one reply each.
-    /// `replies` is an empty buffer to fill; both buffers come back with
-    /// the answer, to be used again.
+    /// keys this shard owns; answered with one reply each, in `replies`
+    /// (an empty buffer to fill). Both buffers go back with the answer, to
+    /// be used again for the connection's next batch.
     Run {
         client: u64,
         batch: Batch,
