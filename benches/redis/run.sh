@@ -25,16 +25,10 @@ TESTS=${TESTS:-set,get,incr,mset}
 read -r PORT_COSHARE PORT_TOKIO PORT_REDIS <<<"${PORTS:-6390 6391 6392}"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 
-say() { printf '>>> %s\n' "$*" >&2; }
+. benches/redis/common.sh
 
 # 1. The tools.
-if ! command -v redis-benchmark >/dev/null || ! command -v redis-server >/dev/null; then
-    say "installing redis-server and redis-tools"
-    sudo=""
-    [ "$(id -u)" = 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server redis-tools >/dev/null
-fi
+install_redis_tools
 
 # 2. The servers, in release.
 say "building (release)"
@@ -44,23 +38,8 @@ tokio_bin=$(cargo build --release --bench redis_tokio --message-format=json \
 coshare_bin="$CARGO_TARGET_DIR/release/examples/redis_server"
 [ -x "$coshare_bin" ] && [ -x "$tokio_bin" ] || { say "build products not found"; exit 1; }
 
-# 3. Start them; stop them on any exit.
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-for port in "$PORT_COSHARE" "$PORT_TOKIO" "$PORT_REDIS"; do
-    if redis-cli -p "$port" ping >/dev/null 2>&1; then
-        say "port $port is already in use; set PORTS=\"a b c\""
-        exit 1
-    fi
-done
+# 3. Start them (common.sh stops them on any exit).
+ports_free "$PORT_COSHARE" "$PORT_TOKIO" "$PORT_REDIS"
 "$coshare_bin" --port "$PORT_COSHARE" >"$work/coshare.log" 2>&1 &
 pids+=($!)
 "$tokio_bin" --port "$PORT_TOKIO" >"$work/tokio.log" 2>&1 &
@@ -68,16 +47,7 @@ pids+=($!)
 redis-server --port "$PORT_REDIS" --bind 127.0.0.1 --save "" --appendonly no \
     --dir "$work" --logfile "$work/redis.log" &
 pids+=($!)
-for port in "$PORT_COSHARE" "$PORT_TOKIO" "$PORT_REDIS"; do
-    for _ in $(seq 100); do
-        redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && continue 2
-        sleep 0.1
-    done
-    say "no server answers on port $port"; cat "$work"/*.log >&2; exit 1
-done
-
-# CPU time a process has used, in clock ticks (user + system).
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+wait_for_ports "$PORT_COSHARE" "$PORT_TOKIO" "$PORT_REDIS"
 
 # 4. The runs, interleaved so that a noisy neighbour hits every server alike.
 # Besides requests per second, record the CPU time each server used for each

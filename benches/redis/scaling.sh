@@ -45,7 +45,7 @@ ROUNDS=${ROUNDS:-3}
 read -r PORT_ONE PORT_N PORT_REDIS <<<"${PORTS:-6394 6395 6396}"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 
-say() { printf '>>> %s\n' "$*" >&2; }
+. benches/redis/common.sh
 # Command prefixes that pin to the CPU lists, if set (taskset execs the
 # command, so a server's pid is its own).
 server_pin=()
@@ -54,34 +54,13 @@ client_pin=()
 [ -z "${CLIENT_CPUS:-}" ] || client_pin=(taskset -c "$CLIENT_CPUS")
 
 # 1. The tools, and the server in release.
-if ! command -v redis-benchmark >/dev/null || ! command -v redis-server >/dev/null; then
-    say "installing redis-server and redis-tools"
-    sudo=""
-    [ "$(id -u)" = 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server redis-tools >/dev/null
-fi
+install_redis_tools
 say "building (release)"
 cargo build --release --example redis_server
 coshare_bin="$CARGO_TARGET_DIR/release/examples/redis_server"
 
-# 2. Start the servers; stop them on any exit.
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-for port in "$PORT_ONE" "$PORT_N" "$PORT_REDIS"; do
-    if redis-cli -p "$port" ping >/dev/null 2>&1; then
-        say "port $port is already in use; set PORTS=\"a b c\""
-        exit 1
-    fi
-done
+# 2. Start the servers (common.sh stops them on any exit).
+ports_free "$PORT_ONE" "$PORT_N" "$PORT_REDIS"
 "${server_pin[@]}" "$coshare_bin" --port "$PORT_ONE" >"$work/one.log" 2>&1 &
 pids+=($!)
 pin_shards=()
@@ -91,18 +70,7 @@ pids+=($!)
 "${server_pin[@]}" redis-server --port "$PORT_REDIS" --bind 127.0.0.1 --save "" \
     --appendonly no --dir "$work" --logfile "$work/redis.log" &
 pids+=($!)
-for port in "$PORT_ONE" "$PORT_N" "$PORT_REDIS"; do
-    for _ in $(seq 100); do
-        redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && continue 2
-        sleep 0.1
-    done
-    say "no server answers on port $port"
-    cat "$work"/*.log >&2
-    exit 1
-done
-
-# CPU time a process has used (all its threads), in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+wait_for_ports "$PORT_ONE" "$PORT_N" "$PORT_REDIS"
 tick=$(getconf CLK_TCK)
 
 # 3. The runs, interleaved so that a noisy neighbour hits every server alike.

@@ -16,15 +16,15 @@ use std::time::Duration;
 use coshare::SpawnOptions;
 use coshare::driver::shards::Inbox;
 use coshare::driver::{
-    Deadlock, Driver, Event, Instant, JoinHandle, Notify, Scope, Task, TcpListenOptions,
-    TcpListener, wait,
+    Deadlock, Driver, DriverHandle, Event, Instant, JoinHandle, Notify, Scope, Task,
+    TcpListenOptions, TcpListener, wait,
 };
 use coshare::{Eff, Yields, select};
 use frunk::hlist;
 
 use crate::client::{self, Settings};
 use crate::commands::{Config, Db};
-use crate::forward::{self, Message};
+use crate::forward::{self, Message, ShardMesh};
 use crate::resp::Limits;
 
 /// What every task shares: the keyspace.
@@ -62,6 +62,25 @@ impl Options {
             max_pubsub_bytes: 32 * 1024 * 1024,
         }
     }
+
+    /// What the connection tasks of a driver are started with: these
+    /// limits, the driver's reaper wake-up and stop event, and the other
+    /// shards, if the keyspace is split.
+    pub fn settings(
+        &self,
+        handle: &DriverHandle,
+        reaper_wakeup: &Notify,
+        mesh: Option<ShardMesh>,
+    ) -> Settings {
+        Settings {
+            limits: self.limits,
+            max_pubsub_messages: self.max_pubsub_messages,
+            max_pubsub_bytes: self.max_pubsub_bytes,
+            reaper_wakeup: reaper_wakeup.clone(),
+            stop: handle.event(),
+            mesh,
+        }
+    }
 }
 
 /// Keys the reaper removes before it lets the connections run again.
@@ -95,14 +114,7 @@ impl RedisServer {
         let addr = listener.local_addr()?;
         driver.state().db.config.port = addr.port();
         let reaper_wakeup = driver.handle().notify();
-        let settings = Settings {
-            limits: options.limits,
-            max_pubsub_messages: options.max_pubsub_messages,
-            max_pubsub_bytes: options.max_pubsub_bytes,
-            reaper_wakeup: reaper_wakeup.clone(),
-            stop: driver.handle().event(),
-            mesh: None,
-        };
+        let settings = options.settings(driver.handle(), &reaper_wakeup, None);
         let server = driver
             .spawn_with(&SpawnOptions::new().name("server"), move |t| {
                 serve(t, listener, settings, reaper_wakeup, None)

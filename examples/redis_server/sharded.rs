@@ -25,7 +25,6 @@ use coshare::driver::{Task, TcpListener};
 use coshare::{Eff, Yields};
 use socket2::{Domain, Socket, Type};
 
-use crate::client::Settings;
 use crate::commands::{Config, Db};
 use crate::forward::Message;
 use crate::server::{Options, State, serve};
@@ -126,14 +125,7 @@ fn shard_main(
     let (index, shards) = (mesh.index(), mesh.shards());
     t.with_state(|s| s.db.set_client_ids(index as u64 + 1, shards as u64));
     let reaper_wakeup = t.handle().notify();
-    let settings = Settings {
-        limits: options.limits,
-        max_pubsub_messages: options.max_pubsub_messages,
-        max_pubsub_bytes: options.max_pubsub_bytes,
-        reaper_wakeup: reaper_wakeup.clone(),
-        stop: t.handle().event(),
-        mesh: Some(mesh),
-    };
+    let settings = options.settings(t.handle(), &reaper_wakeup, Some(mesh));
     let _ = bound.send(Ok(()));
     serve(t, listener, settings, reaper_wakeup, Some(inbox))
 }
